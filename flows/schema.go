@@ -1,0 +1,230 @@
+// Package flows holds the conversation core of tsunagu: the flow YAML schema,
+// its loader and linter, triage, and the engine that moves a resident's
+// session from one state to the next. It is pure: no network, no Redis, and
+// no clock other than the time carried by each Input.
+package flows
+
+import (
+	"time"
+
+	"github.com/looplab/fsm"
+)
+
+// SchemaVersion is the flow YAML schema version this build understands.
+const SchemaVersion = 1
+
+// Pos is where something was written in a flow file, for error messages.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// Text is one text in every declared locale, keyed by locale id.
+type Text map[string]string
+
+// Flow is a whole consultation flow as an administrator wrote it, possibly
+// spread over several files of one folder.
+type Flow struct {
+	Pos Pos `yaml:"-"`
+	// Version is the schema version; must equal SchemaVersion.
+	Version int `yaml:"version"`
+	// Name is a free label for the flow ("〇〇市 断らない相談").
+	Name string `yaml:"name"`
+	// Locales lists the locale ids every text must exist in; the first is the default.
+	Locales []Locale `yaml:"locales"`
+	// Start is the state a new session begins in.
+	Start string `yaml:"start"`
+	// Texts are the fixed texts the engine and the adapters use (see FixedTexts).
+	Texts map[string]Text `yaml:"texts"`
+	// Intents are phrases that work from any state (talk to a person, delete, language).
+	Intents Intents `yaml:"intents"`
+	// Categories are the triage categories and their teams.
+	Categories []Category `yaml:"categories"`
+	// Patterns are compound needs (8050, ダブルケア…) worth a coordination post.
+	Patterns []Pattern `yaml:"patterns"`
+	// Crisis is the global crisis rule set, checked on every input in every state.
+	Crisis Crisis `yaml:"crisis"`
+	// Coordination is the Slack channel for compound cases (多機関協働).
+	Coordination Coordination `yaml:"coordination"`
+	// Hours are the business hours when staff answer.
+	Hours Hours `yaml:"hours"`
+	// States are the conversation states.
+	States []State `yaml:"states"`
+
+	// Files lists the files the flow was read from, in order.
+	Files []string `yaml:"-"`
+
+	// Derived at load time.
+	index map[string]int // state id -> position in States
+	catIx map[string]int // category id -> position in Categories
+	triage *triager
+	events fsm.Events
+}
+
+// Locale is one language the flow speaks.
+type Locale struct {
+	Pos  Pos    `yaml:"-"`
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+}
+
+// Intents are phrase sets recognised in every state.
+type Intents struct {
+	// Human sends the resident to a person at once ("人と話したい").
+	Human Intent `yaml:"human"`
+	// Delete asks to erase the resident's data ("削除").
+	Delete Intent `yaml:"delete"`
+	// Language opens the language choice.
+	Language Intent `yaml:"language"`
+	// Greetings are phrases that alone are never triaged as a need.
+	Greetings []string `yaml:"greetings"`
+}
+
+// Intent is a set of phrases that leads to one state.
+type Intent struct {
+	Pos     Pos      `yaml:"-"`
+	Phrases []string `yaml:"phrases"`
+	Next    string   `yaml:"next"`
+}
+
+// Category is one triage category, the team that takes it and its Slack channel.
+type Category struct {
+	Pos     Pos      `yaml:"-"`
+	ID      string   `yaml:"id"`
+	Name    Text     `yaml:"name"`
+	Team    string   `yaml:"team"`
+	Channel string   `yaml:"channel"`
+	Phrases []string `yaml:"phrases"`
+	Except  []string `yaml:"except"`
+	// Urgent marks every case of this category urgent (violence, for example).
+	Urgent bool `yaml:"urgent"`
+}
+
+// Pattern is a compound need: phrases that flag it, and the categories it spans.
+type Pattern struct {
+	Pos        Pos      `yaml:"-"`
+	ID         string   `yaml:"id"`
+	Name       Text     `yaml:"name"`
+	Categories []string `yaml:"categories"`
+	Phrases    []string `yaml:"phrases"`
+	Except     []string `yaml:"except"`
+}
+
+// Crisis is the global crisis rule set.
+type Crisis struct {
+	Pos Pos `yaml:"-"`
+	// Next is the urgent handoff state every crisis leads to.
+	Next string `yaml:"next"`
+	// Numbers are the emergency numbers the rules refer to.
+	Numbers []Number `yaml:"numbers"`
+	// Rules are checked in order on every input; the first that matches wins.
+	Rules []CrisisRule `yaml:"rules"`
+}
+
+// Number is an emergency or help line.
+type Number struct {
+	Pos    Pos    `yaml:"-"`
+	ID     string `yaml:"id"`
+	Number string `yaml:"number"`
+	Name   Text   `yaml:"name"`
+	Hours  Text   `yaml:"hours"`
+}
+
+// CrisisRule is one kind of crisis (suicide, violence, medical) and what to say.
+type CrisisRule struct {
+	Pos  Pos    `yaml:"-"`
+	Kind string `yaml:"kind"`
+	// Category is the category the urgent case is filed under.
+	Category string   `yaml:"category"`
+	Phrases  []string `yaml:"phrases"`
+	Except   []string `yaml:"except"`
+	Message  Text     `yaml:"message"`
+	// Numbers are Number ids, shown in this order.
+	Numbers []string `yaml:"numbers"`
+}
+
+// Coordination is where compound cases are also posted.
+type Coordination struct {
+	Pos     Pos    `yaml:"-"`
+	Team    string `yaml:"team"`
+	Channel string `yaml:"channel"`
+}
+
+// Hours are the business hours of the consultation desk.
+type Hours struct {
+	Pos Pos `yaml:"-"`
+	// Timezone is an IANA zone name, "Asia/Tokyo" by default.
+	Timezone string `yaml:"timezone"`
+	// Weekly maps mon..sun to opening spans such as "08:30-17:15".
+	Weekly map[string][]string `yaml:"weekly"`
+	// Holidays are closed dates, "2026-01-01".
+	Holidays []string `yaml:"holidays"`
+
+	spans    [7][]span // by time.Weekday
+	closed   map[string]bool
+	location *time.Location
+}
+
+// State is one step of the conversation.
+type State struct {
+	Pos Pos    `yaml:"-"`
+	ID  string `yaml:"id"`
+	// Message is said when the state is entered.
+	Message Text `yaml:"message"`
+	// QuickReplies are the buttons offered with the message.
+	QuickReplies []QuickReply `yaml:"quick_replies"`
+	// Text says where free text goes.
+	Text *TextRoute `yaml:"text"`
+	// Handoff makes entering the state hand the case to a person.
+	Handoff *HandoffSpec `yaml:"handoff"`
+}
+
+// QuickReply is one button: its label and what choosing it does.
+type QuickReply struct {
+	Pos   Pos  `yaml:"-"`
+	Label Text `yaml:"label"`
+	// Next is the state to go to; empty means stay.
+	Next string `yaml:"next"`
+	// Category records a need when chosen.
+	Category string `yaml:"category"`
+	// Locale switches the resident's language when chosen.
+	Locale string `yaml:"locale"`
+	// Erase deletes the resident's data when chosen.
+	Erase bool `yaml:"erase"`
+	// Back returns to the state the resident was in before (after a cancelled delete).
+	Back bool `yaml:"back"`
+}
+
+// TextRoute says where free text goes from a state.
+type TextRoute struct {
+	Pos Pos `yaml:"-"`
+	// Next is where any free text goes, whatever triage finds.
+	Next string `yaml:"next"`
+	// Found is where text goes when triage finds a need.
+	Found string `yaml:"found"`
+	// NotFound is where text goes when triage finds nothing.
+	NotFound string `yaml:"not_found"`
+}
+
+// HandoffSpec marks a state that hands the case to a person.
+type HandoffSpec struct {
+	Pos    Pos  `yaml:"-"`
+	Urgent bool `yaml:"urgent"`
+	// Category is used when the resident named none ("general" usually).
+	Category string `yaml:"category"`
+}
+
+// FixedTexts are the keys of Flow.Texts the service needs, and what each is for.
+var FixedTexts = map[string]string{
+	"privacy":          "privacy notice shown at first contact",
+	"out_of_hours":     "said once when a case is handed over outside business hours; {next_open} is replaced",
+	"delete_done":      "said after the resident's data was erased",
+	"handoff_done":     "said when the resident is already with a person and asks again",
+	"non_text":         "answer to a sticker, image, audio, file or location before any case is open",
+	"group_notice":     "said in group or room chats before leaving: consultations are one-to-one",
+	"case_closed":      "said when staff close the case: how to come back",
+	"relay_ack":        "said when something the resident sent could not be relayed as is",
+	"numbers_heading":  "heading above the list of emergency numbers",
+	"category_joiner":  "separator between category names in {categories}",
+}
