@@ -56,8 +56,8 @@ type Flow struct {
 	Files []string `yaml:"-"`
 
 	// Derived at load time.
-	index map[string]int // state id -> position in States
-	catIx map[string]int // category id -> position in Categories
+	index  map[string]int // state id -> position in States
+	catIx  map[string]int // category id -> position in Categories
 	triage *triager
 	events fsm.Events
 }
@@ -217,14 +217,15 @@ type HandoffSpec struct {
 
 // FixedTexts are the keys of Flow.Texts the service needs, and what each is for.
 var FixedTexts = map[string]string{
-	"privacy":          "privacy notice shown at first contact",
-	"out_of_hours":     "said once when a case is handed over outside business hours; {next_open} is replaced",
-	"delete_done":      "said after the resident's data was erased",
-	"handoff_done":     "said when the resident is already with a person and asks again",
-	"non_text":         "answer to a sticker, image, audio, file or location before any case is open",
-	"group_notice":     "said in group or room chats before leaving: consultations are one-to-one",
-	"case_closed":      "said when staff close the case: how to come back",
-	"relay_ack":        "said when something the resident sent could not be relayed as is",
-	"numbers_heading":  "heading above the list of emergency numbers",
-	"category_joiner":  "separator between category names in {categories}",
+	"privacy":         "privacy notice shown at first contact",
+	"out_of_hours":    "said once a day when a case is handed over outside business hours; {next_open} is replaced",
+	"delete_done":     "said after the resident's data was erased",
+	"handoff_done":    "said when the resident is already with a person and asks for one again",
+	"non_text":        "answer to a sticker, image, audio, file or location before any case is open",
+	"group_notice":    "said in group or room chats before leaving: consultations are one-to-one",
+	"case_closed":     "said when staff close the case: how to come back",
+	"staff_role":      "the name residents see in front of staff messages (相談員)",
+	"checkin":         "the gentle check-in staff can schedule for a resident who went quiet",
+	"numbers_heading": "heading above the list of emergency numbers in a crisis reply",
+	"list_joiner":     "separator between category names in {categories}",
 }
