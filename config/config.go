@@ -1,0 +1,185 @@
+// Package config reads tsunagu's typed configuration from the environment.
+// Secrets come only from the environment; every default lives in Defaults.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Config is everything `tsunagu serve` needs. The zero value is not usable:
+// start from Defaults or FromEnv.
+type Config struct {
+	// LineChannelSecret verifies X-Line-Signature (LINE_CHANNEL_SECRET, required).
+	// It also keys the hash that turns a LINE userId into a Redis key.
+	LineChannelSecret string
+	// LineChannelAccessToken authorises calls to the Messaging API
+	// (LINE_CHANNEL_ACCESS_TOKEN, required).
+	LineChannelAccessToken string
+	// LineAPIBaseURL is the Messaging API endpoint (LINE_API_BASE_URL); tests
+	// point it at a fake.
+	LineAPIBaseURL string
+
+	// RedisURL names the Redis to use (REDIS_URL): redis://, rediss:// or unix://.
+	RedisURL string
+	// KeyPrefix starts every Redis key (TSUNAGU_KEY_PREFIX), so that several
+	// deployments can share one Redis.
+	KeyPrefix string
+
+	// Addr is where the HTTP server listens (ADDR).
+	Addr string
+	// FlowPath is a flow file or folder (TSUNAGU_FLOW); empty means the
+	// embedded default flow.
+	FlowPath string
+	// Workers is how many goroutines process the intake (TSUNAGU_WORKERS).
+	Workers int
+	// Shards is how many intake streams residents are spread over
+	// (TSUNAGU_SHARDS). A resident always lands in the same shard, and a shard
+	// is worked by one worker at a time, which keeps each resident's events in
+	// order. Changing it reorders only events still waiting during a restart.
+	Shards int
+	// Retention is how long a resident's session is kept after their last
+	// message (TSUNAGU_RETENTION, a Go duration such as "720h").
+	Retention time.Duration
+	// ClaimAfter is how long a shard lease lives without renewal; after that a
+	// crashed worker's pending events are claimed by another (TSUNAGU_CLAIM_AFTER).
+	ClaimAfter time.Duration
+	// ShutdownTimeout bounds graceful shutdown (TSUNAGU_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// LogFormat is "json" (default) or "text" (LOG_FORMAT).
+	LogFormat string
+
+	// Slack settings are added here by the Slack adapter; keep one field per
+	// variable and its default in Defaults.
+}
+
+// Defaults returns the configuration used when a variable is unset.
+func Defaults() Config {
+	return Config{
+		LineAPIBaseURL:  "https://api.line.me",
+		RedisURL:        "redis://127.0.0.1:6379/0",
+		KeyPrefix:       "tsunagu:",
+		Addr:            ":8080",
+		Workers:         4,
+		Shards:          16,
+		Retention:       30 * 24 * time.Hour,
+		ClaimAfter:      30 * time.Second,
+		ShutdownTimeout: 20 * time.Second,
+		LogFormat:       "json",
+	}
+}
+
+// FromEnv reads the configuration through getenv (os.Getenv in production).
+// All problems are reported together, each naming its variable.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Defaults()
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	required := func(name string, dst *string) {
+		str(name, dst)
+		if *dst == "" {
+			errs = append(errs, fmt.Errorf("%s is required", name))
+		}
+	}
+	num := func(name string, dst *int, min int) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number of at least %d", name, v, min))
+			return
+		}
+		*dst = n
+	}
+	dur := func(name string, dst *time.Duration) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as \"720h\" or \"30s\"", name, v))
+			return
+		}
+		*dst = d
+	}
+
+	required("LINE_CHANNEL_SECRET", &c.LineChannelSecret)
+	required("LINE_CHANNEL_ACCESS_TOKEN", &c.LineChannelAccessToken)
+	str("LINE_API_BASE_URL", &c.LineAPIBaseURL)
+	str("REDIS_URL", &c.RedisURL)
+	str("TSUNAGU_KEY_PREFIX", &c.KeyPrefix)
+	str("ADDR", &c.Addr)
+	str("TSUNAGU_FLOW", &c.FlowPath)
+	num("TSUNAGU_WORKERS", &c.Workers, 1)
+	num("TSUNAGU_SHARDS", &c.Shards, 1)
+	dur("TSUNAGU_RETENTION", &c.Retention)
+	dur("TSUNAGU_CLAIM_AFTER", &c.ClaimAfter)
+	dur("TSUNAGU_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	str("LOG_FORMAT", &c.LogFormat)
+
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want json or text", c.LogFormat))
+	}
+	if !strings.HasPrefix(c.LineAPIBaseURL, "http://") && !strings.HasPrefix(c.LineAPIBaseURL, "https://") {
+		errs = append(errs, fmt.Errorf("LINE_API_BASE_URL=%q: want an http:// or https:// URL", c.LineAPIBaseURL))
+	}
+	if _, err := c.RedisOptions(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// RedisOptions turns RedisURL into options for redis.NewUniversalClient. The
+// URL's password is never part of the error.
+func (c Config) RedisOptions() (*redis.UniversalOptions, error) {
+	o, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", redactErr(err, c.RedisURL))
+	}
+	u := &redis.UniversalOptions{
+		Addrs:        []string{o.Addr},
+		DB:           o.DB,
+		Username:     o.Username,
+		Password:     o.Password,
+		TLSConfig:    o.TLSConfig,
+		Protocol:     o.Protocol,
+		DialTimeout:  o.DialTimeout,
+		ReadTimeout:  o.ReadTimeout,
+		WriteTimeout: o.WriteTimeout,
+		PoolSize:     o.PoolSize,
+		MinIdleConns: o.MinIdleConns,
+		MaxRetries:   o.MaxRetries,
+		ClientName:   o.ClientName,
+	}
+	if o.Network == "unix" {
+		// UniversalOptions has no Network field; a dialer keeps unix:// URLs working.
+		var d net.Dialer
+		u.Dialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", addr)
+		}
+	}
+	return u, nil
+}
+
+// redactErr keeps a parse error but never the raw URL, which may hold a password.
+func redactErr(err error, url string) error {
+	msg := err.Error()
+	if url != "" && strings.Contains(msg, url) {
+		msg = strings.ReplaceAll(msg, url, "<REDIS_URL>")
+	}
+	return errors.New(msg)
+}

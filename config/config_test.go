@@ -1,0 +1,107 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestFromEnv(t *testing.T) {
+	base := map[string]string{
+		"LINE_CHANNEL_SECRET":       "s",
+		"LINE_CHANNEL_ACCESS_TOKEN": "t",
+	}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr []string // substrings, all must appear
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "defaults", env: base, check: func(t *testing.T, c Config) {
+			d := Defaults()
+			if c.Addr != ":8080" || c.RedisURL != "redis://127.0.0.1:6379/0" || c.LineAPIBaseURL != "https://api.line.me" {
+				t.Errorf("defaults not applied: %+v", c)
+			}
+			if c.Retention != 30*24*time.Hour || c.Workers != d.Workers || c.LogFormat != "json" || c.FlowPath != "" {
+				t.Errorf("defaults not applied: %+v", c)
+			}
+		}},
+		{name: "missing secrets", env: map[string]string{}, wantErr: []string{"LINE_CHANNEL_SECRET is required", "LINE_CHANNEL_ACCESS_TOKEN is required"}},
+		{name: "overrides", env: with("ADDR", "127.0.0.1:9", "TSUNAGU_WORKERS", "8", "TSUNAGU_RETENTION", "48h",
+			"TSUNAGU_FLOW", "/etc/flow", "LOG_FORMAT", "text", "LINE_API_BASE_URL", "http://127.0.0.1:1"),
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "127.0.0.1:9" || c.Workers != 8 || c.Retention != 48*time.Hour || c.FlowPath != "/etc/flow" ||
+					c.LogFormat != "text" || c.LineAPIBaseURL != "http://127.0.0.1:1" {
+					t.Errorf("overrides not applied: %+v", c)
+				}
+			}},
+		{name: "bad workers", env: with("TSUNAGU_WORKERS", "zero"), wantErr: []string{"TSUNAGU_WORKERS"}},
+		{name: "zero workers", env: with("TSUNAGU_WORKERS", "0"), wantErr: []string{"TSUNAGU_WORKERS"}},
+		{name: "bad retention", env: with("TSUNAGU_RETENTION", "30 days"), wantErr: []string{"TSUNAGU_RETENTION"}},
+		{name: "bad log format", env: with("LOG_FORMAT", "xml"), wantErr: []string{"LOG_FORMAT"}},
+		{name: "bad base url", env: with("LINE_API_BASE_URL", "api.line.me"), wantErr: []string{"LINE_API_BASE_URL"}},
+		{name: "bad redis url hides password", env: with("REDIS_URL", "mysql://user:hunter2@db:1/0"), wantErr: []string{"REDIS_URL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromEnv(env(tt.env))
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("FromEnv: %v", err)
+				}
+				tt.check(t, c)
+				return
+			}
+			if err == nil {
+				t.Fatalf("FromEnv: no error, want %q", tt.wantErr)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error leaks the Redis password: %q", err)
+			}
+		})
+	}
+}
+
+func TestRedisOptions(t *testing.T) {
+	tests := []struct {
+		url, addr string
+		db        int
+	}{
+		{"redis://127.0.0.1:6379/0", "127.0.0.1:6379", 0},
+		{"redis://:pw@example:7000/3", "example:7000", 3},
+		{"unix:///tmp/redis.sock?db=2", "/tmp/redis.sock", 2},
+	}
+	for _, tt := range tests {
+		c := Defaults()
+		c.RedisURL = tt.url
+		o, err := c.RedisOptions()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.url, err)
+		}
+		if o.Addrs[0] != tt.addr || o.DB != tt.db {
+			t.Errorf("%s: got %v db %d", tt.url, o.Addrs, o.DB)
+		}
+		if strings.HasPrefix(tt.url, "unix") != (o.Dialer != nil) {
+			t.Errorf("%s: dialer set = %v", tt.url, o.Dialer != nil)
+		}
+	}
+}
