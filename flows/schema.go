@@ -20,8 +20,20 @@ type Pos struct {
 	Col  int
 }
 
-// Text is one text in every declared locale, keyed by locale id.
-type Text map[string]string
+// Text is one text in every declared locale.
+type Text struct {
+	Pos Pos
+	// ByLocale maps a locale id to the text.
+	ByLocale map[string]string
+}
+
+// In returns the text in locale, or in fallback when locale has none.
+func (t Text) In(locale, fallback string) string {
+	if s, ok := t.ByLocale[locale]; ok && s != "" {
+		return s
+	}
+	return t.ByLocale[fallback]
+}
 
 // Flow is a whole consultation flow as an administrator wrote it, possibly
 // spread over several files of one folder.

@@ -1,3 +1,131 @@
 package flows
 
-type triager struct{}
+import (
+	"slices"
+	"strings"
+)
+
+// TriageResult is what triage found in what the resident wrote.
+type TriageResult struct {
+	// Crisis is the kind of the first crisis rule that matched, or empty.
+	Crisis string `json:"crisis_kind,omitempty"`
+	// Categories are category ids ranked best first; empty when nothing matched.
+	Categories []string `json:"categories"`
+	// Patterns are the compound patterns that matched.
+	Patterns []string `json:"patterns,omitempty"`
+	// Compound is set when two or more categories or a pattern matched.
+	Compound bool `json:"compound"`
+}
+
+// triager holds the flow's phrase rules compiled for matching.
+type triager struct {
+	crisis     []rule // parallel to Flow.Crisis.Rules
+	categories []rule // parallel to Flow.Categories
+	patterns   []rule // parallel to Flow.Patterns
+	human      rule
+	del        rule
+	language   rule
+	greetings  rule
+}
+
+func (f *Flow) compileTriage() {
+	t := &triager{}
+	for _, c := range f.Crisis.Rules {
+		t.crisis = append(t.crisis, compileRule(c.Phrases, c.Except))
+	}
+	for _, c := range f.Categories {
+		t.categories = append(t.categories, compileRule(c.Phrases, c.Except))
+	}
+	for _, p := range f.Patterns {
+		t.patterns = append(t.patterns, compileRule(p.Phrases, p.Except))
+	}
+	t.human = compileRule(f.Intents.Human.Phrases, nil)
+	t.del = compileRule(f.Intents.Delete.Phrases, nil)
+	t.language = compileRule(f.Intents.Language.Phrases, nil)
+	t.greetings = compileRule(f.Intents.Greetings, nil)
+	f.triage = t
+}
+
+// crisisKind returns the index of the first crisis rule matching any of the
+// texts, or -1. When unsure the flow's rules err towards crisis; here every
+// text counts on its own, and so does each pair of consecutive texts, so a
+// phrase split over two messages ("死に" / "たい") is still caught.
+func (t *triager) crisisRule(texts []string) int {
+	for i, s := range texts {
+		views := []view{newView(s)}
+		if i > 0 {
+			views = append(views, newView(texts[i-1]+s))
+		}
+		for _, v := range views {
+			for k, r := range t.crisis {
+				if len(r.matches(v)) > 0 {
+					return k
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// Triage reads the texts together (the resident's recent messages, oldest
+// first) and ranks the categories they point to. Crisis rules come first.
+func (f *Flow) Triage(texts ...string) TriageResult {
+	res := TriageResult{Categories: []string{}}
+	if k := f.triage.crisisRule(texts); k >= 0 {
+		res.Crisis = f.Crisis.Rules[k].Kind
+	}
+	v := newView(strings.Join(texts, "\n"))
+	scores := make([]int, len(f.Categories))
+	for i, r := range f.triage.categories {
+		scores[i] = len(r.matches(v))
+	}
+	for i, r := range f.triage.patterns {
+		if len(r.matches(v)) == 0 {
+			continue
+		}
+		res.Patterns = append(res.Patterns, f.Patterns[i].ID)
+		for _, c := range f.Patterns[i].Categories {
+			if k, ok := f.catIx[c]; ok {
+				scores[k]++
+			}
+		}
+	}
+	order := make([]int, 0, len(scores))
+	for i, s := range scores {
+		if s > 0 {
+			order = append(order, i)
+		}
+	}
+	// Stable: on a tie, the category the administrator listed first wins.
+	slices.SortStableFunc(order, func(a, b int) int { return scores[b] - scores[a] })
+	for _, i := range order {
+		res.Categories = append(res.Categories, f.Categories[i].ID)
+	}
+	res.Compound = len(res.Patterns) > 0 || len(res.Categories) >= 2
+	return res
+}
+
+// greetingOnly reports whether s says nothing but greetings ("こんにちは！",
+// "hello"), which is never triaged as a need.
+func (t *triager) greetingOnly(s string) bool {
+	v := newView(s)
+	if v.joined == "" || len(t.greetings.phrases) == 0 {
+		return false
+	}
+	// Whole-word ASCII greetings go first, while spaces still mark words.
+	rest := " " + v.spaced + " "
+	for _, p := range t.greetings.phrases {
+		if p.ascii {
+			for strings.Contains(rest, " "+p.text+" ") {
+				rest = strings.ReplaceAll(rest, " "+p.text+" ", " ")
+			}
+		}
+	}
+	rest = strings.ReplaceAll(rest, " ", "")
+	for _, p := range t.greetings.phrases {
+		if !p.ascii {
+			rest = strings.ReplaceAll(rest, p.text, "")
+		}
+	}
+	return rest == ""
+}

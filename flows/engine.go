@@ -1,0 +1,535 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/looplab/fsm"
+)
+
+// Event names in the state machine. Buttons are "choose <i>", free text is
+// "text", "found" or "not found", and the global ones work from every state.
+const (
+	evText     = "text"
+	evFound    = "found"
+	evNotFound = "not found"
+	evCrisis   = "crisis"
+	evHuman    = "talk to a person"
+	evDelete   = "delete"
+	evLanguage = "language"
+	evStart    = "start over"
+)
+
+// How much of the resident's own words a session keeps for triage and the
+// case summary: enough for a story told in pieces, little enough to stay small.
+const (
+	recentMessages = 5
+	recentRunes    = 500
+)
+
+func chooseEvent(i int) string { return "choose " + strconv.Itoa(i+1) }
+
+// buildEvents turns the flow into looplab/fsm transitions. Global events
+// have every state as source, which is how "from any state" is written.
+func (f *Flow) buildEvents() {
+	all := make([]string, 0, len(f.States))
+	for _, s := range f.States {
+		all = append(all, s.ID)
+	}
+	var ev fsm.Events
+	add := func(name string, src []string, dst string) {
+		if dst != "" {
+			ev = append(ev, fsm.EventDesc{Name: name, Src: src, Dst: dst})
+		}
+	}
+	for _, s := range f.States {
+		for i, q := range s.QuickReplies {
+			add(chooseEvent(i), []string{s.ID}, q.Next)
+		}
+		if r := s.Text; r != nil {
+			add(evText, []string{s.ID}, r.Next)
+			add(evFound, []string{s.ID}, r.Found)
+			add(evNotFound, []string{s.ID}, r.NotFound)
+		}
+	}
+	add(evCrisis, all, f.Crisis.Next)
+	add(evHuman, all, f.Intents.Human.Next)
+	add(evDelete, all, f.Intents.Delete.Next)
+	add(evLanguage, all, f.Intents.Language.Next)
+	add(evStart, all, f.Start)
+	f.events = ev
+}
+
+// Locale returns the flow's default locale id.
+func (f *Flow) Locale() string {
+	if len(f.Locales) == 0 {
+		return ""
+	}
+	return f.Locales[0].ID
+}
+
+// Text returns a fixed text in locale, falling back to the default locale.
+func (f *Flow) Text(key, locale string) string { return f.Texts[key].In(locale, f.Locale()) }
+
+// Category returns a category by id.
+func (f *Flow) Category(id string) (Category, bool) {
+	i, ok := f.catIx[id]
+	if !ok {
+		return Category{}, false
+	}
+	return f.Categories[i], true
+}
+
+// State returns a state by id.
+func (f *Flow) State(id string) (State, bool) {
+	i, ok := f.index[id]
+	if !ok {
+		return State{}, false
+	}
+	return f.States[i], true
+}
+
+// step is one Step in progress: the session being changed and what to do.
+type step struct {
+	f       *Flow
+	s       Session
+	in      Input
+	machine *fsm.FSM
+	actions []Action
+	texts   []string // reply texts gathered, sent as one batch
+	choices []Choice // quick replies of the last text
+	// crisisKind is set when this step handed off for a crisis.
+	crisisKind string
+}
+
+// Step moves a session one input forward. It never fails: whatever the input,
+// the resident gets an answer or their words reach a person.
+func (f *Flow) Step(s Session, in Input) (Session, []Action) {
+	st := &step{f: f, s: s, in: in}
+	if st.s.Locale == "" || !slices.ContainsFunc(f.Locales, func(l Locale) bool { return l.ID == st.s.Locale }) {
+		st.s.Locale = f.Locale()
+	}
+	if _, ok := f.index[st.s.State]; !ok {
+		// New session, or a state the administrator removed since: start over.
+		st.s.State = f.Start
+	}
+	st.machine = fsm.NewFSM(st.s.State, f.events, nil)
+	if !st.s.Greeted {
+		st.s.Greeted = true
+		st.guessLocale(in)
+		st.say(f.Text("privacy", st.s.Locale))
+		if in.Kind == InputEvent && in.Event == EventFollow {
+			st.sayState()
+			return st.finish()
+		}
+	}
+	switch in.Kind {
+	case InputChoice:
+		st.choice(in.Text)
+	case InputEvent:
+		st.event(in.Event)
+	default:
+		st.text(in.Text)
+	}
+	return st.finish()
+}
+
+func (st *step) finish() (Session, []Action) {
+	if len(st.texts) > 0 {
+		// Texts go first, in one Reply: LINE sends them as one batch.
+		reply := Reply{Text: strings.Join(st.texts, "\n\n"), QuickReplies: st.choices}
+		st.actions = append([]Action{reply}, st.actions...)
+	}
+	return st.s, st.actions
+}
+
+func (st *step) say(text string) {
+	if text = strings.TrimSpace(text); text != "" {
+		st.texts = append(st.texts, text)
+	}
+	st.choices = nil
+}
+
+// fire runs a state-machine event; a self-transition is fine, and an event
+// the machine does not know (a flow the linter would refuse) falls back to a
+// person rather than a dead end.
+func (st *step) fire(event string) {
+	err := st.machine.Event(context.Background(), event)
+	var noTransition fsm.NoTransitionError
+	if err != nil && !errors.As(err, &noTransition) {
+		st.machine.SetState(st.f.Intents.Human.Next)
+	}
+	st.enter(st.machine.Current())
+}
+
+// enter says the state's message and, for a handoff state, hands off.
+func (st *step) enter(id string) {
+	st.s.State = id
+	state := st.f.States[st.f.index[id]]
+	if state.Handoff != nil {
+		st.handoff(state.Handoff)
+		return
+	}
+	st.sayState()
+}
+
+func (st *step) sayState() {
+	state := st.f.States[st.f.index[st.s.State]]
+	msg := state.Message.In(st.s.Locale, st.f.Locale())
+	msg = strings.ReplaceAll(msg, "{categories}", st.categoryNames())
+	st.say(msg)
+	for i, q := range state.QuickReplies {
+		st.choices = append(st.choices, Choice{
+			Label: q.Label.In(st.s.Locale, st.f.Locale()),
+			Data:  state.ID + ":" + strconv.Itoa(i),
+		})
+	}
+}
+
+// categories ranks the needs: buttons the resident pressed first, then what
+// triage found in their words.
+func (st *step) categories() []string {
+	cats := slices.Clone(st.s.Chosen)
+	for _, c := range st.f.Triage(st.s.Recent...).Categories {
+		if !slices.Contains(cats, c) {
+			cats = append(cats, c)
+		}
+	}
+	return cats
+}
+
+func (st *step) categoryNames() string {
+	var names []string
+	for _, id := range st.categories() {
+		if c, ok := st.f.Category(id); ok {
+			names = append(names, c.Name.In(st.s.Locale, st.f.Locale()))
+		}
+	}
+	return strings.Join(names, st.f.Text("list_joiner", st.s.Locale))
+}
+
+func (st *step) text(raw string) {
+	text := strings.TrimSpace(clip(raw, maxTextRunes))
+	if st.crisis(text) {
+		return
+	}
+	if i, ok := st.labelMatch(text); ok {
+		st.press(i)
+		return
+	}
+	state := st.f.States[st.f.index[st.s.State]]
+	if st.s.HandedOff {
+		if len(st.f.triage.human.matches(newView(text))) > 0 {
+			st.say(st.f.Text("handoff_done", st.s.Locale))
+		}
+		st.relay(text)
+		return
+	}
+	v := newView(text)
+	switch {
+	case len(st.f.triage.human.matches(v)) > 0:
+		st.remember(text)
+		st.fire(evHuman)
+		return
+	case len(st.f.triage.del.matches(v)) > 0:
+		st.s.Back = st.s.State
+		st.fire(evDelete)
+		return
+	case len(st.f.triage.language.matches(v)) > 0:
+		st.s.Back = st.s.State
+		st.fire(evLanguage)
+		return
+	}
+	if st.s.PrevCase != "" && v.joined != "" {
+		// The resident comes back after staff closed their case: straight to a
+		// person, on a new case linked to the old one.
+		st.remember(text)
+		st.fire(evHuman)
+		return
+	}
+	r := state.Text
+	if r == nil {
+		st.fire(evHuman) // the linter refuses this; never a dead end regardless
+		return
+	}
+	if r.Next == "" && st.f.triage.greetingOnly(text) {
+		st.sayState()
+		return
+	}
+	st.remember(text)
+	switch {
+	case r.Next != "":
+		st.fire(evText)
+	case len(st.f.Triage(st.s.Recent...).Categories) > 0:
+		st.fire(evFound)
+	default:
+		st.fire(evNotFound)
+	}
+}
+
+// remember keeps the resident's words for triage and for the case summary.
+func (st *step) remember(text string) {
+	if text == "" {
+		return
+	}
+	st.s.Recent = append(st.s.Recent, clip(text, recentRunes))
+	if n := len(st.s.Recent); n > recentMessages {
+		st.s.Recent = slices.Clone(st.s.Recent[n-recentMessages:])
+	}
+}
+
+// crisis checks the crisis rules on this message (with the one before it, for
+// a phrase split in two) and, on a match, gives the numbers and hands off
+// urgently, in this very step.
+func (st *step) crisis(text string) bool {
+	texts := []string{text}
+	if n := len(st.s.Recent); n > 0 {
+		texts = []string{st.s.Recent[n-1], text}
+	}
+	k := st.f.triage.crisisRule(texts)
+	if k < 0 {
+		return false
+	}
+	rule := st.f.Crisis.Rules[k]
+	st.say(rule.Message.In(st.s.Locale, st.f.Locale()) + "\n\n" + st.numbers(rule))
+	if st.s.HandedOff {
+		h := st.handoffAction(rule.Category)
+		h.Urgent, h.Crisis = true, rule.Kind
+		h.Categories = prepend(h.Categories, rule.Category)
+		st.actions = append(st.actions, h)
+		st.s.Urgent = true
+		st.relay(text)
+		return true
+	}
+	st.remember(text)
+	st.s.Chosen = prepend(st.s.Chosen, rule.Category)
+	st.crisisKind = rule.Kind
+	st.fire(evCrisis)
+	return true
+}
+
+func prepend(list []string, id string) []string {
+	out := []string{id}
+	for _, c := range list {
+		if c != id {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (st *step) numbers(rule CrisisRule) string {
+	lines := []string{st.f.Text("numbers_heading", st.s.Locale)}
+	for _, id := range rule.Numbers {
+		for _, n := range st.f.Crisis.Numbers {
+			if n.ID == id {
+				lines = append(lines, fmt.Sprintf("☎ %s %s（%s）", n.Number, n.Name.In(st.s.Locale, st.f.Locale()), n.Hours.In(st.s.Locale, st.f.Locale())))
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// labelMatch finds a button of the current state whose label, in any locale,
+// is exactly what the resident typed: typing a label is pressing it.
+func (st *step) labelMatch(text string) (int, bool) {
+	n := Normalize(text)
+	if n == "" {
+		return 0, false
+	}
+	state := st.f.States[st.f.index[st.s.State]]
+	for i, q := range state.QuickReplies {
+		for _, label := range q.Label.ByLocale {
+			if Normalize(label) == n {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func (st *step) choice(data string) {
+	id, idx, ok := strings.Cut(data, ":")
+	i, err := strconv.Atoi(idx)
+	state := st.f.States[st.f.index[st.s.State]]
+	if !ok || err != nil || id != st.s.State || i < 0 || i >= len(state.QuickReplies) {
+		// A button from an older message: say where we are now, with fresh buttons.
+		if st.s.HandedOff {
+			st.say(st.f.Text("handoff_done", st.s.Locale))
+			return
+		}
+		st.sayState()
+		return
+	}
+	st.press(i)
+}
+
+func (st *step) press(i int) {
+	state := st.f.States[st.f.index[st.s.State]]
+	q := state.QuickReplies[i]
+	st.s.Choices = append(st.s.Choices, q.Label.In(st.f.Locale(), st.f.Locale()))
+	if q.Category != "" && !slices.Contains(st.s.Chosen, q.Category) {
+		st.s.Chosen = append(st.s.Chosen, q.Category)
+	}
+	if q.Locale != "" && q.Locale != st.s.Locale {
+		st.s.Locale = q.Locale
+		st.actions = append(st.actions, SetLocale{Locale: q.Locale})
+	}
+	switch {
+	case q.Erase:
+		locale := st.s.Locale
+		st.s = Session{State: st.f.Start}
+		st.actions = append(st.actions, Erase{})
+		st.say(st.f.Text("delete_done", locale))
+	case q.Back:
+		back := st.s.Back
+		st.s.Back = ""
+		if _, ok := st.f.index[back]; !ok || back == st.s.State {
+			back = st.f.Start
+		}
+		st.machine.SetState(back)
+		if st.s.HandedOff {
+			st.s.State = back
+			st.say(st.f.Text("handoff_done", st.s.Locale))
+			return
+		}
+		st.enter(back)
+	default:
+		st.fire(chooseEvent(i))
+	}
+}
+
+func (st *step) event(e Event) {
+	switch e {
+	case EventFollow:
+		st.sayState()
+	case EventCaseClosed:
+		if st.s.Case != "" {
+			st.s.PrevCase = st.s.Case
+		}
+		st.s.Case, st.s.HandedOff, st.s.Urgent = "", false, false
+		st.s.Recent, st.s.Chosen, st.s.Choices = nil, nil, nil
+		st.s.State = st.f.Start
+		st.machine.SetState(st.f.Start)
+		st.say(st.f.Text("case_closed", st.s.Locale))
+	default:
+		if st.s.HandedOff {
+			st.relay("[" + string(e) + "]")
+			return
+		}
+		st.say(st.f.Text("non_text", st.s.Locale))
+		if !st.f.States[st.f.index[st.s.State]].isHandoff() {
+			st.sayState()
+		}
+	}
+}
+
+func (s State) isHandoff() bool { return s.Handoff != nil }
+
+func (st *step) relay(text string) {
+	if text == "" {
+		return
+	}
+	st.actions = append(st.actions, Relay{Case: st.s.Case, Text: text})
+}
+
+// handoff hands the case to people: once per case; a second request while
+// the case is open only reassures the resident.
+func (st *step) handoff(spec *HandoffSpec) {
+	if st.s.HandedOff {
+		st.say(st.f.Text("handoff_done", st.s.Locale))
+		return
+	}
+	h := st.handoffAction(spec.Category)
+	h.Urgent = spec.Urgent || h.Urgent
+	h.Crisis = st.crisisKind
+	st.s.HandedOff = true
+	st.s.Urgent = h.Urgent
+	st.s.PrevCase = ""
+	st.actions = append(st.actions, h)
+	st.sayState()
+	st.outOfHours()
+}
+
+func (st *step) handoffAction(fallback string) Handoff {
+	cats := st.categories()
+	if len(cats) == 0 {
+		cats = []string{fallback}
+	}
+	tr := st.f.Triage(st.s.Recent...)
+	h := Handoff{
+		Categories: cats,
+		Patterns:   tr.Patterns,
+		Compound:   len(tr.Patterns) > 0 || len(cats) >= 2,
+		Locale:     st.s.Locale,
+		Said:       slices.Clone(st.s.Recent),
+		Chose:      slices.Clone(st.s.Choices),
+		Reopen:     st.s.PrevCase,
+	}
+	for _, id := range cats {
+		if c, ok := st.f.Category(id); ok && c.Urgent {
+			h.Urgent = true
+		}
+	}
+	return h
+}
+
+// outOfHours adds the out-of-hours text once a day, so it does not ride on
+// top of every message.
+func (st *step) outOfHours() {
+	if st.in.Now.IsZero() || st.f.Hours.Open(st.in.Now) {
+		return
+	}
+	day := st.f.Hours.LocalDay(st.in.Now)
+	if st.s.OutOfHoursDay == day {
+		return
+	}
+	st.s.OutOfHoursDay = day
+	next := st.f.Hours.NextOpen(st.in.Now)
+	when := ""
+	if !next.IsZero() {
+		when = st.f.formatTime(next, st.s.Locale)
+	}
+	choices := st.choices
+	st.say(strings.ReplaceAll(st.f.Text("out_of_hours", st.s.Locale), "{next_open}", when))
+	st.choices = choices
+}
+
+// formatTime writes a time the way a resident reads it in their language.
+func (f *Flow) formatTime(t time.Time, locale string) string {
+	t = t.In(f.Hours.location)
+	if strings.HasPrefix(locale, "en") {
+		return t.Format("Mon 2 Jan 15:04")
+	}
+	wd := []string{"日", "月", "火", "水", "木", "金", "土"}[t.Weekday()]
+	return fmt.Sprintf("%d月%d日（%s）%d時%02d分", t.Month(), t.Day(), wd, t.Hour(), t.Minute())
+}
+
+// guessLocale answers a first message written only in Latin letters in
+// English, when the flow speaks it: a resident who writes "hello" should not
+// have to find the language button in a Japanese privacy notice.
+func (st *step) guessLocale(in Input) {
+	if in.Kind != InputText || st.s.Locale != st.f.Locale() || !slices.ContainsFunc(st.f.Locales, func(l Locale) bool { return l.ID == "en" }) {
+		return
+	}
+	latin := false
+	for _, r := range in.Text {
+		switch {
+		case r < utf8.RuneSelf && unicode.IsLetter(r):
+			latin = true
+		case unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana):
+			return
+		}
+	}
+	if latin {
+		st.s.Locale = "en"
+		st.actions = append(st.actions, SetLocale{Locale: "en"})
+	}
+}

@@ -1,0 +1,451 @@
+package flows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// LINE's limits on quick replies, which a flow must respect to be shown at all.
+const (
+	maxQuickReplies = 13
+	maxLabelRunes   = 20
+)
+
+// linter gathers the problems of one flow. Each check is a method, so the
+// list of promises the linter proves reads as the list of its calls in compile.
+type linter struct {
+	f        *Flow
+	problems Problems
+}
+
+func (l *linter) add(pos Pos, format string, args ...any) { l.problems.add(pos, format, args...) }
+
+// compile checks the whole flow and builds what the engine needs. Problems
+// are returned rather than stopping at the first, so one lint run shows all.
+func (f *Flow) compile() Problems {
+	l := &linter{f: f}
+	l.index()
+	l.locales()
+	l.fixedTexts()
+	l.categories()
+	l.patterns()
+	l.crisis()
+	l.intents()
+	l.states()
+	for _, msg := range f.Hours.compile() {
+		l.add(f.Hours.Pos.or(f.Pos), "%s", msg)
+	}
+	if len(l.problems) == 0 {
+		l.reachability()
+	}
+	f.compileTriage()
+	f.buildEvents()
+	return l.problems
+}
+
+func (p Pos) or(fallback Pos) Pos {
+	if p.File == "" {
+		return fallback
+	}
+	return p
+}
+
+func (l *linter) index() {
+	f := l.f
+	f.index = map[string]int{}
+	f.catIx = map[string]int{}
+	for i, s := range f.States {
+		if s.ID == "" {
+			l.add(s.Pos, "this state has no id: add \"id: some_name\"")
+			continue
+		}
+		if j, dup := f.index[s.ID]; dup {
+			l.add(s.Pos, "two states are called %q (the other is at %s:%d); ids must be unique", s.ID, f.States[j].Pos.File, f.States[j].Pos.Line)
+			continue
+		}
+		f.index[s.ID] = i
+	}
+	for i, c := range f.Categories {
+		if c.ID == "" {
+			l.add(c.Pos, "this category has no id: add \"id: some_name\"")
+			continue
+		}
+		if j, dup := f.catIx[c.ID]; dup {
+			l.add(c.Pos, "two categories are called %q (the other is at %s:%d); ids must be unique", c.ID, f.Categories[j].Pos.File, f.Categories[j].Pos.Line)
+			continue
+		}
+		f.catIx[c.ID] = i
+	}
+	if len(f.States) == 0 {
+		l.add(f.Pos, "the flow has no states: add a \"states:\" list")
+	}
+	switch {
+	case f.Start == "":
+		l.add(f.Pos, "the flow has no \"start:\" state: name the state new residents begin in")
+	case !l.hasState(f.Start):
+		l.add(f.Pos, "start: there is no state called %q%s", f.Start, l.suggestState(f.Start))
+	}
+}
+
+func (l *linter) hasState(id string) bool { _, ok := l.f.index[id]; return ok }
+
+// suggestState offers the closest state id for a likely typo.
+func (l *linter) suggestState(id string) string {
+	best, bestD := "", 4
+	for s := range l.f.index {
+		if d := editDistance(id, s); d < bestD {
+			best, bestD = s, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func (l *linter) stateRef(pos Pos, what, id string) {
+	if id != "" && !l.hasState(id) {
+		l.add(pos, "%s goes to %q, but there is no state with that id%s", what, id, l.suggestState(id))
+	}
+}
+
+func (l *linter) categoryRef(pos Pos, what, id string) {
+	if _, ok := l.f.catIx[id]; id != "" && !ok {
+		l.add(pos, "%s names the category %q, which is not in \"categories:\"", what, id)
+	}
+}
+
+func (l *linter) locales() {
+	f := l.f
+	if len(f.Locales) == 0 {
+		l.add(f.Pos, "the flow declares no languages: add \"locales:\" with at least one id (ja)")
+	}
+	seen := map[string]bool{}
+	for _, loc := range f.Locales {
+		switch {
+		case loc.ID == "":
+			l.add(loc.Pos, "this language has no id (ja, easy-ja, en…)")
+		case seen[loc.ID]:
+			l.add(loc.Pos, "the language %q is declared twice", loc.ID)
+		}
+		seen[loc.ID] = true
+	}
+}
+
+func (l *linter) localeIDs() []string {
+	ids := make([]string, len(l.f.Locales))
+	for i, loc := range l.f.Locales {
+		ids[i] = loc.ID
+	}
+	return ids
+}
+
+// text checks that t exists, non-empty, in every declared language and in no other.
+func (l *linter) text(t Text, parent Pos, what string) {
+	if t.ByLocale == nil {
+		l.add(parent, "%s is missing: give it in every language (%s)", what, strings.Join(l.localeIDs(), ", "))
+		return
+	}
+	for _, id := range l.localeIDs() {
+		if strings.TrimSpace(t.ByLocale[id]) == "" {
+			l.add(t.Pos, "%s has no %q text: every text must exist in every declared language", what, id)
+		}
+	}
+	for id := range t.ByLocale {
+		if !slices.Contains(l.localeIDs(), id) {
+			l.add(t.Pos, "%s has a text in %q, which is not a declared language (%s)", what, id, strings.Join(l.localeIDs(), ", "))
+		}
+	}
+}
+
+func (l *linter) fixedTexts() {
+	f := l.f
+	keys := make([]string, 0, len(FixedTexts))
+	for k := range FixedTexts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		t, ok := f.Texts[k]
+		if !ok {
+			l.add(f.Pos, "texts.%s is missing (%s)", k, FixedTexts[k])
+			continue
+		}
+		l.text(t, f.Pos, "texts."+k)
+	}
+	for k, t := range f.Texts {
+		if _, ok := FixedTexts[k]; !ok {
+			l.add(t.Pos, "texts.%s is not a text tsunagu uses (known: %s)", k, strings.Join(keys, ", "))
+		}
+	}
+}
+
+func (l *linter) categories() {
+	f := l.f
+	if len(f.Categories) == 0 {
+		l.add(f.Pos, "the flow has no categories: add \"categories:\", at least the general one")
+	}
+	for _, c := range f.Categories {
+		what := fmt.Sprintf("category %q", c.ID)
+		l.text(c.Name, c.Pos, what+" name")
+		if strings.TrimSpace(c.Channel) == "" {
+			l.add(c.Pos, "%s has no Slack channel: add \"channel: \\\"#channel-name\\\"\" so its cases reach a team", what)
+		}
+		if strings.TrimSpace(c.Team) == "" {
+			l.add(c.Pos, "%s has no team: add \"team:\" with the team's name", what)
+		}
+	}
+}
+
+func (l *linter) patterns() {
+	f := l.f
+	seen := map[string]bool{}
+	for _, p := range f.Patterns {
+		what := fmt.Sprintf("pattern %q", p.ID)
+		if p.ID == "" || seen[p.ID] {
+			l.add(p.Pos, "every pattern needs its own id (%q is empty or used twice)", p.ID)
+		}
+		seen[p.ID] = true
+		l.text(p.Name, p.Pos, what+" name")
+		if len(p.Phrases) == 0 {
+			l.add(p.Pos, "%s has no phrases, so it can never be recognised", what)
+		}
+		for _, c := range p.Categories {
+			l.categoryRef(p.Pos, what, c)
+		}
+	}
+	if len(f.Patterns) > 0 && strings.TrimSpace(f.Coordination.Channel) == "" {
+		l.add(f.Pos, "patterns are declared but \"coordination: channel:\" is not: compound cases need the coordination channel")
+	}
+}
+
+func (l *linter) crisis() {
+	f := l.f
+	c := f.Crisis
+	pos := c.Pos.or(f.Pos)
+	if len(c.Rules) == 0 {
+		l.add(pos, "the flow has no crisis rules: add \"crisis: rules:\" (suicide, violence, medical emergency) — residents in danger must get the emergency numbers at once")
+	}
+	numbers := map[string]bool{}
+	for _, n := range c.Numbers {
+		if n.ID == "" || numbers[n.ID] {
+			l.add(n.Pos, "every crisis number needs its own id (%q is empty or used twice)", n.ID)
+		}
+		numbers[n.ID] = true
+		if strings.TrimSpace(n.Number) == "" {
+			l.add(n.Pos, "crisis number %q has no number", n.ID)
+		}
+		l.text(n.Name, n.Pos, fmt.Sprintf("crisis number %q name", n.ID))
+		l.text(n.Hours, n.Pos, fmt.Sprintf("crisis number %q hours", n.ID))
+	}
+	kinds := map[string]bool{}
+	for _, r := range c.Rules {
+		what := fmt.Sprintf("crisis rule %q", r.Kind)
+		if r.Kind == "" || kinds[r.Kind] {
+			l.add(r.Pos, "every crisis rule needs its own kind (%q is empty or used twice)", r.Kind)
+		}
+		kinds[r.Kind] = true
+		if len(r.Phrases) == 0 {
+			l.add(r.Pos, "%s has no phrases, so it can never fire", what)
+		}
+		if len(r.Numbers) == 0 {
+			l.add(r.Pos, "%s shows no numbers: list at least 119 or 110", what)
+		}
+		for _, id := range r.Numbers {
+			if !numbers[id] {
+				l.add(r.Pos, "%s shows the number %q, which is not in \"crisis: numbers:\"", what, id)
+			}
+		}
+		l.text(r.Message, r.Pos, what+" message")
+		if r.Category == "" {
+			l.add(r.Pos, "%s has no category: name the team that takes the urgent case", what)
+		}
+		l.categoryRef(r.Pos, what, r.Category)
+	}
+	switch {
+	case c.Next == "":
+		l.add(pos, "crisis: next is missing: name the urgent handoff state every crisis leads to")
+	case !l.hasState(c.Next):
+		l.stateRef(pos, "crisis: next", c.Next)
+	default:
+		if h := f.States[f.index[c.Next]].Handoff; h == nil || !h.Urgent {
+			l.add(pos, "crisis: next goes to %q, which is not an urgent handoff state (give it \"handoff: {urgent: true}\")", c.Next)
+		}
+	}
+}
+
+func (l *linter) intents() {
+	f := l.f
+	in := f.Intents
+	check := func(name string, it Intent) bool {
+		pos := it.Pos.or(f.Pos)
+		if len(it.Phrases) == 0 {
+			l.add(pos, "intents.%s has no phrases", name)
+		}
+		if it.Next == "" {
+			l.add(pos, "intents.%s has no \"next:\" state", name)
+			return false
+		}
+		l.stateRef(pos, "intents."+name, it.Next)
+		return l.hasState(it.Next)
+	}
+	if check("human", in.Human) && f.States[f.index[in.Human.Next]].Handoff == nil {
+		l.add(in.Human.Pos, "intents.human goes to %q, which is not a handoff state: asking for a person must reach a person", in.Human.Next)
+	}
+	if check("delete", in.Delete) && !slices.ContainsFunc(f.States[f.index[in.Delete.Next]].QuickReplies, func(q QuickReply) bool { return q.Erase }) {
+		l.add(in.Delete.Pos, "intents.delete goes to %q, which has no button with \"erase: true\"", in.Delete.Next)
+	}
+	if check("language", in.Language) && !slices.ContainsFunc(f.States[f.index[in.Language.Next]].QuickReplies, func(q QuickReply) bool { return q.Locale != "" }) {
+		l.add(in.Language.Pos, "intents.language goes to %q, which has no button with \"locale:\"", in.Language.Next)
+	}
+}
+
+func (l *linter) states() {
+	f := l.f
+	for _, s := range f.States {
+		what := fmt.Sprintf("state %q", s.ID)
+		l.text(s.Message, s.Pos, what+" message")
+		if len(s.QuickReplies) > maxQuickReplies {
+			l.add(s.Pos, "%s has %d buttons; LINE shows at most %d", what, len(s.QuickReplies), maxQuickReplies)
+		}
+		labels := map[string]int{}
+		for i, q := range s.QuickReplies {
+			qw := fmt.Sprintf("%s button %d", what, i+1)
+			l.text(q.Label, q.Pos, qw+" label")
+			for loc, label := range q.Label.ByLocale {
+				if n := utf8.RuneCountInString(label); n > maxLabelRunes {
+					l.add(q.Label.Pos, "%s label %q is %d characters in %q; LINE allows at most %d", qw, label, n, loc, maxLabelRunes)
+				}
+				if j, dup := labels[loc+"\x00"+Normalize(label)]; dup {
+					l.add(q.Label.Pos, "%s has the same label %q as button %d; residents could not tell them apart", qw, label, j)
+				}
+				labels[loc+"\x00"+Normalize(label)] = i + 1
+			}
+			if q.Next == "" && q.Category == "" && q.Locale == "" && !q.Erase && !q.Back {
+				l.add(q.Pos, "%s does nothing: give it \"next:\", \"category:\", \"locale:\", \"erase:\" or \"back:\"", qw)
+			}
+			l.stateRef(q.Pos, qw, q.Next)
+			l.categoryRef(q.Pos, qw, q.Category)
+			if q.Locale != "" && !slices.Contains(l.localeIDs(), q.Locale) {
+				l.add(q.Pos, "%s switches to %q, which is not a declared language", qw, q.Locale)
+			}
+		}
+		if s.Handoff != nil {
+			if s.Handoff.Category == "" {
+				l.add(s.Handoff.Pos, "%s hands off but has no \"category:\" for residents who named no need (usually general)", what)
+			}
+			l.categoryRef(s.Handoff.Pos, what+" handoff", s.Handoff.Category)
+			continue
+		}
+		switch r := s.Text; {
+		case r == nil:
+			l.add(s.Pos, "%s says nothing about free text: add \"text: {next: …}\" or \"text: {found: …, not_found: …}\" so no message is a dead end", what)
+		case r.Next != "" && (r.Found != "" || r.NotFound != ""):
+			l.add(r.Pos, "%s text: use either \"next:\" or \"found:\"/\"not_found:\", not both", what)
+		case r.Next == "" && (r.Found == "" || r.NotFound == ""):
+			l.add(r.Pos, "%s text: needs \"next:\", or both \"found:\" and \"not_found:\" (where text goes when triage finds nothing)", what)
+		default:
+			l.stateRef(r.Pos, what+" text", r.Next)
+			l.stateRef(r.Pos, what+" text found", r.Found)
+			l.stateRef(r.Pos, what+" text not_found", r.NotFound)
+		}
+	}
+}
+
+// edges lists where each state can lead by buttons and free text. Erase
+// leads back to the start; "back" is taken as the start too, which is the
+// most that can be promised statically.
+func (f *Flow) edges(id string) []string {
+	s := f.States[f.index[id]]
+	var out []string
+	for _, q := range s.QuickReplies {
+		switch {
+		case q.Next != "":
+			out = append(out, q.Next)
+		case q.Erase || q.Back:
+			out = append(out, f.Start)
+		default:
+			out = append(out, id)
+		}
+	}
+	if r := s.Text; r != nil {
+		for _, n := range []string{r.Next, r.Found, r.NotFound} {
+			if n != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// reachability proves two promises: every state can be reached, and from
+// every state a person can be reached by buttons and free text alone,
+// without the resident knowing any magic phrase.
+func (l *linter) reachability() {
+	f := l.f
+	reached := map[string]bool{}
+	queue := []string{f.Start, f.Crisis.Next, f.Intents.Human.Next, f.Intents.Delete.Next, f.Intents.Language.Next}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if reached[id] {
+			continue
+		}
+		reached[id] = true
+		queue = append(queue, f.edges(id)...)
+	}
+	// Reverse search from the handoff states.
+	reverse := map[string][]string{}
+	for _, s := range f.States {
+		for _, to := range f.edges(s.ID) {
+			reverse[to] = append(reverse[to], s.ID)
+		}
+	}
+	human := map[string]bool{}
+	for _, s := range f.States {
+		if s.Handoff != nil {
+			queue = append(queue, s.ID)
+		}
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if human[id] {
+			continue
+		}
+		human[id] = true
+		queue = append(queue, reverse[id]...)
+	}
+	for _, s := range f.States {
+		if !reached[s.ID] {
+			l.add(s.Pos, "state %q cannot be reached: no button or text route leads to it from %q", s.ID, f.Start)
+		}
+		if !human[s.ID] {
+			l.add(s.Pos, "state %q is a dead end: no button or free text leads from it to a person (a state with \"handoff:\")", s.ID)
+		}
+	}
+}
+
+// editDistance is the Levenshtein distance, for "did you mean" hints.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}
