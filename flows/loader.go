@@ -20,12 +20,15 @@ var defaultFS embed.FS
 // Default returns the city's default flow, embedded in the binary. It panics
 // if the embedded flow does not load, which the tests rule out.
 func Default() *Flow {
-	f, err := Load(defaultFS, "default")
+	f, err := LoadDefault()
 	if err != nil {
 		panic("flows: the embedded default flow is broken:\n" + err.Error())
 	}
 	return f
 }
+
+// LoadDefault loads the embedded default flow, reporting its problems.
+func LoadDefault() (*Flow, error) { return Load(defaultFS, "default") }
 
 // DefaultTests returns the conversation tests shipped with the default flow.
 func DefaultTests() fs.FS {

@@ -80,24 +80,36 @@ func newView(s string) view {
 	return view{spaced: n, joined: strings.ReplaceAll(n, " ", "")}
 }
 
+// maxGapRunes is how far apart the pieces of a phrase written with "*" may
+// be: "消え*たい" matches "消えてしまいたい" but not two unrelated sentences.
+// Latin words are longer, so ASCII phrases get twice the room.
+const maxGapRunes = 8
+
 // phrase is one administrator phrase, compiled for matching.
 type phrase struct {
 	raw   string
-	text  string // normalised: spaced form for ASCII phrases, joined form otherwise
+	text  string   // normalised: spaced form for ASCII phrases, joined form otherwise
+	parts []string // the pieces around "*", in the same form; one piece when there is no "*"
 	ascii bool
 }
 
 func compilePhrase(raw string) (phrase, bool) {
-	n := Normalize(raw)
-	if n == "" {
+	var parts []string
+	for _, piece := range strings.Split(raw, "*") {
+		if n := Normalize(piece); n != "" {
+			parts = append(parts, n)
+		}
+	}
+	if len(parts) == 0 {
 		return phrase{}, false
 	}
-	p := phrase{raw: raw, ascii: isASCII(n)}
-	if p.ascii {
-		p.text = n
-	} else {
-		p.text = strings.ReplaceAll(n, " ", "")
+	p := phrase{raw: raw, ascii: isASCII(strings.Join(parts, ""))}
+	for i := range parts {
+		if !p.ascii {
+			parts[i] = strings.ReplaceAll(parts[i], " ", "")
+		}
 	}
+	p.parts, p.text = parts, strings.Join(parts, " ")
 	return p, true
 }
 
@@ -118,19 +130,50 @@ func (p phrase) spans(v view) [][2]int {
 	}
 	var out [][2]int
 	for from := 0; from <= len(hay); {
-		i := strings.Index(hay[from:], p.text)
+		i := strings.Index(hay[from:], p.parts[0])
 		if i < 0 {
 			break
 		}
 		start := from + i
-		end := start + len(p.text)
-		if !p.ascii || (wordEdge(hay, start-1) && wordEdge(hay, end)) {
+		if end, ok := p.rest(hay, start+len(p.parts[0])); ok && (!p.ascii || wordEdge(hay, start-1) && wordEdge(hay, end)) {
 			out = append(out, [2]int{start, end})
 		}
 		_, size := utf8.DecodeRuneInString(hay[start:])
 		from = start + size
 	}
 	return out
+}
+
+// rest matches the pieces after the first, each within maxGapRunes of the
+// one before, and returns where the match ends.
+func (p phrase) rest(hay string, at int) (int, bool) {
+	for _, part := range p.parts[1:] {
+		window := hay[at:]
+		gap := maxGapRunes
+		if p.ascii {
+			gap *= 2
+		}
+		if cut := byteOffset(window, gap+utf8.RuneCountInString(part)); cut < len(window) {
+			window = window[:cut]
+		}
+		i := strings.Index(window, part)
+		if i < 0 {
+			return 0, false
+		}
+		at += i + len(part)
+	}
+	return at, true
+}
+
+// byteOffset is the byte index of the n-th rune of s, or len(s).
+func byteOffset(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
 }
 
 // wordEdge reports whether the byte at i is outside an ASCII word: ASCII
