@@ -1,0 +1,276 @@
+package handoff
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Status is where a case stands.
+type Status string
+
+// The statuses of a case.
+const (
+	StatusOpen    Status = "open"
+	StatusClaimed Status = "claimed"
+	StatusClosed  Status = "closed"
+)
+
+// Post is one Slack message that belongs to a case.
+type Post struct {
+	Channel   string `json:"ch"`
+	TS        string `json:"ts"`
+	Permalink string `json:"pl,omitempty"`
+	// Category is the category whose channel it is in ("" for coordination).
+	Category string `json:"cat,omitempty"`
+}
+
+// Case is one resident's consultation as staff see it. It holds no LINE
+// identifier: the link to the resident is a separate key (residentKey) so
+// that nothing rendered from a Case can carry the userId.
+type Case struct {
+	ID string `json:"id"`
+	// Categories are the needs found, best first; Categories[0] is the home team
+	// until a transfer changes Home.
+	Categories []string `json:"cats"`
+	// Teams are the categories whose teams work the case, home team first.
+	Teams    []string `json:"teams"`
+	Urgent   bool     `json:"urgent,omitempty"`
+	Crisis   string   `json:"crisis,omitempty"`
+	Compound bool     `json:"compound,omitempty"`
+	Patterns []string `json:"patterns,omitempty"`
+	Status   Status   `json:"status"`
+	// Holder is the Slack user id of the staff member who claimed the case.
+	Holder string `json:"holder,omitempty"`
+	Locale string `json:"locale,omitempty"`
+	// OutOfHours is set when the case came in outside business hours.
+	OutOfHours bool `json:"ooh,omitempty"`
+	// Said and Chose summarise the resident's words and buttons, truncated.
+	Said  []string `json:"said,omitempty"`
+	Chose []string `json:"chose,omitempty"`
+	// Home is the card whose thread is the one place the work happens.
+	Home *Post `json:"home,omitempty"`
+	// Others are earlier home cards (before a transfer), pointers in added
+	// teams' channels and the coordination post.
+	Others []Post `json:"others,omitempty"`
+	// PrevCase is the closed case this one follows.
+	PrevCase     string    `json:"prev,omitempty"`
+	PrevLink     string    `json:"prevlink,omitempty"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+	Claimed      time.Time `json:"claimed,omitzero"`
+	Closed       time.Time `json:"closed,omitzero"`
+	FirstReply   time.Time `json:"replied,omitzero"`
+	FollowUpAt   time.Time `json:"followup,omitzero"`
+	EscalatedFor string    `json:"escalated,omitempty"`
+}
+
+// crockford is Crockford's base32 alphabet: no I, L, O or U, so an ID read
+// aloud over the phone or copied by hand is not misread.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// idLen is 5 characters: 32^5 ≈ 33 million IDs, short enough to say aloud;
+// collisions are caught by SET NX and a new ID drawn.
+const idLen = 5
+
+func newCaseID() (string, error) {
+	var b [idLen]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("case id: %w", err)
+	}
+	out := make([]byte, idLen)
+	for i, v := range b {
+		out[i] = crockford[int(v)%32]
+	}
+	return string(out), nil
+}
+
+// NormalizeCaseID reads a case ID as staff may type it: lower case, with
+// spaces or hyphens, O for 0 and I or L for 1. It reports false when the
+// result is not a well-formed ID.
+func NormalizeCaseID(s string) (string, bool) {
+	r := strings.NewReplacer("-", "", " ", "", "O", "0", "I", "1", "L", "1").Replace(strings.ToUpper(strings.TrimSpace(s)))
+	if len(r) != idLen {
+		return "", false
+	}
+	for _, c := range r {
+		if !strings.ContainsRune(crockford, c) {
+			return "", false
+		}
+	}
+	return r, true
+}
+
+// store keeps cases in Redis. Every key of one case shares the hash tag
+// {ID} so that a Redis Cluster keeps them in one slot.
+type store struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+var errNoCase = errors.New("no such case")
+
+func (s *store) caseKey(id string) string     { return s.prefix + "case:{" + id + "}" }
+func (s *store) residentKey(id string) string { return s.prefix + "case:{" + id + "}:resident" }
+func (s *store) lockKey(id string) string     { return s.prefix + "case:{" + id + "}:posting" }
+func (s *store) doneKey(id, key string) string {
+	return s.prefix + "case:{" + id + "}:done:" + key
+}
+func (s *store) openKey(key string) string { return s.prefix + "open:" + key }
+func (s *store) threadKey(channel, ts string) string {
+	return s.prefix + "thread:" + channel + ":" + ts
+}
+
+// create stores a new case under a fresh ID and links it to the resident.
+func (s *store) create(ctx context.Context, c *Case, userID string) error {
+	for range 8 {
+		id, err := newCaseID()
+		if err != nil {
+			return err
+		}
+		c.ID = id
+		b, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("encode case: %w", err)
+		}
+		ok, err := s.rdb.SetNX(ctx, s.caseKey(id), b, 0).Result()
+		if err != nil {
+			return fmt.Errorf("create case: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		if err := s.rdb.Set(ctx, s.residentKey(id), userID, 0).Err(); err != nil {
+			return fmt.Errorf("link case to resident: %w", err)
+		}
+		return nil
+	}
+	return errors.New("create case: no free case id after 8 draws")
+}
+
+func (s *store) get(ctx context.Context, id string) (*Case, error) {
+	b, err := s.rdb.Get(ctx, s.caseKey(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("case %s: %w", id, errNoCase)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load case %s: %w", id, err)
+	}
+	var c Case
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("decode case %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// update applies fn to the case with optimistic concurrency, so that two
+// staff pressing buttons at once do not overwrite each other. fn returning
+// errSkip leaves the case as it was.
+func (s *store) update(ctx context.Context, id string, fn func(*Case) error) (*Case, error) {
+	key := s.caseKey(id)
+	var out *Case
+	for range 16 {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			b, err := tx.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				return fmt.Errorf("case %s: %w", id, errNoCase)
+			}
+			if err != nil {
+				return err
+			}
+			var c Case
+			if err := json.Unmarshal(b, &c); err != nil {
+				return fmt.Errorf("decode case %s: %w", id, err)
+			}
+			if err := fn(&c); err != nil {
+				return err
+			}
+			c.Updated = time.Now()
+			nb, err := json.Marshal(&c)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, key, nb, redis.KeepTTL)
+				return nil
+			})
+			out = &c
+			return err
+		}, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update case %s: %w", id, err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("update case %s: too much contention", id)
+}
+
+func (s *store) resident(ctx context.Context, id string) (string, error) {
+	u, err := s.rdb.Get(ctx, s.residentKey(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("resident of case %s: %w", id, errNoCase)
+	}
+	if err != nil {
+		return "", fmt.Errorf("resident of case %s: %w", id, err)
+	}
+	return u, nil
+}
+
+func (s *store) linkThread(ctx context.Context, channel, ts, id string) error {
+	if err := s.rdb.Set(ctx, s.threadKey(channel, ts), id, 0).Err(); err != nil {
+		return fmt.Errorf("link thread of case %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *store) unlinkThread(ctx context.Context, channel, ts string) error {
+	return s.rdb.Del(ctx, s.threadKey(channel, ts)).Err()
+}
+
+// caseOfThread returns the case whose home thread is (channel, ts), or "".
+func (s *store) caseOfThread(ctx context.Context, channel, ts string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.threadKey(channel, ts)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find case of thread: %w", err)
+	}
+	return id, nil
+}
+
+// done reports whether the idempotency key was already completed for the case.
+func (s *store) done(ctx context.Context, id, key string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.doneKey(id, key)).Result()
+	if err != nil {
+		return false, fmt.Errorf("check done %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+func (s *store) markDone(ctx context.Context, id, key string) error {
+	if err := s.rdb.Set(ctx, s.doneKey(id, key), 1, 7*24*time.Hour).Err(); err != nil {
+		return fmt.Errorf("mark done %s: %w", id, err)
+	}
+	return nil
+}
+
+// expire sets the retention of a closed case and its link to the resident.
+func (s *store) expire(ctx context.Context, id string, ttl time.Duration) error {
+	if err := s.rdb.Expire(ctx, s.caseKey(id), ttl).Err(); err != nil {
+		return fmt.Errorf("expire case %s: %w", id, err)
+	}
+	if err := s.rdb.Expire(ctx, s.residentKey(id), ttl).Err(); err != nil {
+		return fmt.Errorf("expire case %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package handoff
+
+import (
+	"errors"
+	"time"
+)
+
+// Config is the Slack side of tsunagu. The lead maps SLACK_* environment
+// variables onto it in config/; zero values get the defaults of withDefaults.
+type Config struct {
+	// BotToken is the bot's xoxb- token (SLACK_BOT_TOKEN); required.
+	BotToken string
+	// SigningSecret verifies requests from Slack (SLACK_SIGNING_SECRET);
+	// required unless AppToken is set (Socket Mode needs no public endpoint).
+	SigningSecret string
+	// APIBaseURL is Slack's Web API base ("https://slack.com/api/"); tests
+	// point it at handoff/slackfake (SLACK_API_BASE_URL).
+	APIBaseURL string
+	// AppToken is the xapp- token; when set, Socket Mode runs (SLACK_APP_TOKEN).
+	AppToken string
+	// UrgentMention is who an urgent card mentions: a user group id
+	// ("S0123ABCD" becomes <!subteam^S0123ABCD>) or "here"/"channel".
+	UrgentMention string
+	// LeadMention is who an escalation reminder mentions, in the same form.
+	LeadMention string
+	// EscalateAfter is how long a case may stay unclaimed before the lead
+	// group is reminded (30 minutes by default).
+	EscalateAfter time.Duration
+	// EscalateUrgentAfter is the same for urgent cases (5 minutes by default).
+	EscalateUrgentAfter time.Duration
+	// ShowStaffNames makes residents see the staff member's display name
+	// after the role ("相談員 田中"); off by default.
+	ShowStaffNames bool
+	// KeyPrefix namespaces every Redis key ("tsunagu:" by default).
+	KeyPrefix string
+	// ChannelInterval is the least time between two posts to one channel
+	// (1 second by default, Slack's guidance for chat.postMessage).
+	ChannelInterval time.Duration
+	// FollowUps are the check-in delays offered on the card (1日, 3日, 1週間
+	// by default); a check-in lands at the next business hour after the delay.
+	FollowUps []FollowUp
+	// Workers is how many goroutines process queued Slack work (2 by default).
+	Workers int
+	// PollInterval is how often due escalations and check-ins are looked
+	// for, and how long a worker blocks on an empty queue (1 second by default).
+	PollInterval time.Duration
+	// ClaimAfter is how long queued work may stay with a silent worker before
+	// another takes it over (1 minute by default).
+	ClaimAfter time.Duration
+	// Retention is how long a closed case (and its link to the resident)
+	// is kept (90 days by default).
+	Retention time.Duration
+	// Now is the clock; tests move it into or out of business hours.
+	Now func() time.Time
+}
+
+// FollowUp is one check-in choice on the card.
+type FollowUp struct {
+	// Label is what the option says ("3日後").
+	Label string
+	// After is the delay from the moment staff choose it.
+	After time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.APIBaseURL == "" {
+		c.APIBaseURL = "https://slack.com/api/"
+	}
+	if c.EscalateAfter == 0 {
+		c.EscalateAfter = 30 * time.Minute
+	}
+	if c.EscalateUrgentAfter == 0 {
+		c.EscalateUrgentAfter = 5 * time.Minute
+	}
+	if c.KeyPrefix == "" {
+		c.KeyPrefix = "tsunagu:"
+	}
+	if c.ChannelInterval == 0 {
+		c.ChannelInterval = time.Second
+	}
+	if len(c.FollowUps) == 0 {
+		c.FollowUps = []FollowUp{
+			{Label: "1日後", After: 24 * time.Hour},
+			{Label: "3日後", After: 72 * time.Hour},
+			{Label: "1週間後", After: 7 * 24 * time.Hour},
+		}
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Second
+	}
+	if c.ClaimAfter == 0 {
+		c.ClaimAfter = time.Minute
+	}
+	if c.Retention == 0 {
+		c.Retention = 90 * 24 * time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.BotToken == "" {
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN is required"))
+	}
+	if c.SigningSecret == "" && c.AppToken == "" {
+		errs = append(errs, errors.New("SLACK_SIGNING_SECRET is required (or SLACK_APP_TOKEN for Socket Mode)"))
+	}
+	return errors.Join(errs...)
+}
+
+// mention renders a configured mention target as Slack markup.
+func mention(target string) string {
+	switch target {
+	case "":
+		return ""
+	case "here", "channel", "everyone":
+		return "<!" + target + ">"
+	}
+	if target[0] == 'U' || target[0] == 'W' {
+		return "<@" + target + ">"
+	}
+	return "<!subteam^" + target + ">"
+}

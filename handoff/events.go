@@ -1,0 +1,264 @@
+package handoff
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// maxBody caps what a Slack request may carry; events and interaction
+// payloads are a few kilobytes.
+const maxBody = 1 << 20
+
+// verified reads the body and checks Slack's v0 signature and its 5-minute
+// replay window; on failure it has answered the request and returns nil.
+func (s *Service) verified(w http.ResponseWriter, r *http.Request) []byte {
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
+		return nil
+	}
+	sv, err := slack.NewSecretsVerifier(r.Header, s.cfg.SigningSecret)
+	if err != nil {
+		// Missing headers, or a timestamp outside the replay window.
+		slog.WarnContext(r.Context(), "slack request refused", "err", err)
+		http.Error(w, "bad or stale signature", http.StatusUnauthorized)
+		return nil
+	}
+	_, _ = sv.Write(body)
+	if err := sv.Ensure(); err != nil {
+		slog.WarnContext(r.Context(), "slack request refused: signature mismatch")
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return nil
+	}
+	return body
+}
+
+// EventsHandler serves POST /slack/events: it answers url_verification,
+// and stores every event callback (once per event_id) in the queue before
+// acknowledging, so the work survives a crash and Slack's retries are not
+// done twice. If Redis cannot take the event it answers 503 and Slack
+// retries.
+func (s *Service) EventsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := s.verified(w, r)
+		if body == nil {
+			return
+		}
+		challenge, err := s.intakeEvent(r.Context(), body)
+		var perm permanentError
+		switch {
+		case errors.As(err, &perm):
+			http.Error(w, "malformed event", http.StatusBadRequest)
+		case err != nil:
+			slog.ErrorContext(r.Context(), "slack event not stored", "err", err)
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+		case challenge != "":
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = io.WriteString(w, challenge)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+// intakeEvent stores an Events API envelope; for url_verification it
+// returns the challenge instead. HTTP and Socket Mode share it.
+func (s *Service) intakeEvent(ctx context.Context, body []byte) (string, error) {
+	var env struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+		EventID   string `json:"event_id"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return "", permanent(fmt.Errorf("decode slack event: %w", err))
+	}
+	switch env.Type {
+	case slackevents.URLVerification:
+		return env.Challenge, nil
+	case slackevents.CallbackEvent:
+	default:
+		slog.InfoContext(ctx, "slack envelope skipped", "type", env.Type)
+		return "", nil
+	}
+	if env.EventID == "" {
+		return "", permanent(errors.New("slack event without event_id"))
+	}
+	fresh, err := s.enqueue(ctx, task{Kind: kindEvent, Raw: body}, "event:"+env.EventID)
+	if err != nil {
+		return "", err
+	}
+	if !fresh {
+		slog.InfoContext(ctx, "slack event retry ignored", "event_id", env.EventID)
+	}
+	return "", nil
+}
+
+// InteractionsHandler serves POST /slack/interactions (the card's buttons
+// and selects). The payload is stored in the queue and acknowledged at
+// once; the card is updated by the worker.
+func (s *Service) InteractionsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := s.verified(w, r)
+		if body == nil {
+			return
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil || form.Get("payload") == "" {
+			http.Error(w, "no payload", http.StatusBadRequest)
+			return
+		}
+		err = s.intakeInteraction(r.Context(), []byte(form.Get("payload")))
+		var perm permanentError
+		switch {
+		case errors.As(err, &perm):
+			http.Error(w, "malformed payload", http.StatusBadRequest)
+		case err != nil:
+			slog.ErrorContext(r.Context(), "slack interaction not stored", "err", err)
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+// intakeInteraction stores an interaction payload once per trigger.
+func (s *Service) intakeInteraction(ctx context.Context, payload []byte) error {
+	var p struct {
+		Type      string `json:"type"`
+		TriggerID string `json:"trigger_id"`
+		Actions   []struct {
+			ActionTS string `json:"action_ts"`
+		} `json:"actions"`
+	}
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return permanent(fmt.Errorf("decode slack interaction: %w", err))
+	}
+	if p.Type != string(slack.InteractionTypeBlockActions) {
+		slog.InfoContext(ctx, "slack interaction skipped", "type", p.Type)
+		return nil
+	}
+	dedupe := p.TriggerID
+	if len(p.Actions) > 0 {
+		dedupe += ":" + p.Actions[0].ActionTS
+	}
+	_, err := s.enqueue(ctx, task{Kind: kindInteraction, Raw: payload}, "ix:"+dedupe)
+	return err
+}
+
+// relayedSubtypes are the message subtypes that are a person writing:
+// plain messages, replies also sent to the channel, and messages with files.
+var relayedSubtypes = map[string]bool{"": true, "thread_broadcast": true, "file_share": true}
+
+// handleEvent does the work of one stored event callback.
+func (s *Service) handleEvent(ctx context.Context, raw []byte) error {
+	ev, err := slackevents.ParseEvent(raw, slackevents.OptionNoVerifyToken())
+	if err != nil {
+		return permanent(fmt.Errorf("parse slack event: %w", err))
+	}
+	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if !ok {
+		return nil
+	}
+	m, ok := ev.InnerEvent.Data.(*slackevents.MessageEvent)
+	if !ok {
+		return nil
+	}
+	return s.staffMessage(ctx, cb.EventID, m)
+}
+
+// staffMessage relays a staff reply in a case thread to the resident.
+func (s *Service) staffMessage(ctx context.Context, eventID string, m *slackevents.MessageEvent) error {
+	switch {
+	case m.ThreadTimeStamp == "" || m.ThreadTimeStamp == m.TimeStamp:
+		return nil // not a thread reply
+	case m.BotID != "" || m.SubType == "bot_message" || m.User == "" || m.User == s.self():
+		return nil // our own posts and other bots
+	case !relayedSubtypes[m.SubType]:
+		return nil // edits, deletions, joins…
+	}
+	id, err := s.st.caseOfThread(ctx, m.Channel, m.ThreadTimeStamp)
+	if err != nil || id == "" {
+		return err // a thread that is not a case
+	}
+	if isNote(m.Text) {
+		slog.InfoContext(ctx, "staff note kept internal", "case", id)
+		return nil
+	}
+	c, err := s.st.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.Status == StatusClosed {
+		return s.postThread(ctx, c, ":no_entry_sign: このケースは終了しています。今の返信は相談者に送られていません。")
+	}
+	text := plainText(m.Text)
+	if m.SubType == "file_share" {
+		if err := s.postThread(ctx, c, ":paperclip: ファイルは相談者に送られません（本文だけが送られます）。"); err != nil {
+			return err
+		}
+	}
+	if text == "" {
+		return nil
+	}
+	role := s.flow.Text("staff_role", c.Locale)
+	if s.cfg.ShowStaffNames {
+		if name := s.staffName(ctx, m.User); name != "" {
+			role += " " + name
+		}
+	}
+	user, err := s.st.resident(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.push.Push(ctx, user, retryKey("event:"+eventID), "【"+role+"】\n"+text); err != nil {
+		return fmt.Errorf("push staff reply of case %s: %w", id, err)
+	}
+	slog.InfoContext(ctx, "staff reply relayed", "case", id)
+	if c.FirstReply.IsZero() {
+		if _, err := s.st.update(ctx, id, func(c *Case) error {
+			if c.FirstReply.IsZero() {
+				c.FirstReply = s.cfg.Now()
+			}
+			return nil
+		}); err != nil {
+			slog.WarnContext(ctx, "record first reply", "case", id, "err", err)
+		}
+	}
+	// A tick tells staff the reply went out; failing to add it is harmless.
+	err = s.callSlack(ctx, "", func() error {
+		return s.api.AddReactionContext(ctx, "white_check_mark", slack.ItemRef{Channel: m.Channel, Timestamp: m.TimeStamp})
+	})
+	if err != nil {
+		slog.WarnContext(ctx, "slack reactions.add failed", "case", id, "err", err)
+	}
+	return nil
+}
+
+func (s *Service) staffName(ctx context.Context, user string) string {
+	var u *slack.User
+	err := s.callSlack(ctx, "", func() (err error) {
+		u, err = s.api.GetUserInfoContext(ctx, user)
+		return err
+	})
+	if err != nil {
+		slog.WarnContext(ctx, "slack users.info failed", "err", err)
+		return ""
+	}
+	if u.Profile.DisplayName != "" {
+		return u.Profile.DisplayName
+	}
+	return u.Profile.RealName
+}

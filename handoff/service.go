@@ -1,0 +1,426 @@
+// Package handoff is tsunagu's Slack side: it turns a flow's Handoff into a
+// case with a card in the team's channel, relays the resident's words into
+// the case thread and the staff's thread replies back to the resident on
+// LINE, and carries the staff's buttons (claim, transfer, add a team, close,
+// follow-up), escalation reminders and scheduled check-ins. Staff never see
+// the resident's LINE identity: a case is a short ID, and the link from the
+// case to the resident stays in Redis.
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
+
+	"github.com/tsunagu-city/tsunagu/flows"
+)
+
+// Pusher sends texts to a resident on LINE by push. The retry key is sent
+// as X-Line-Retry-Key so that LINE refuses a repeated push; a refusal as
+// duplicate (409) must be reported as success.
+type Pusher interface {
+	Push(ctx context.Context, userID, retryKey string, texts ...string) error
+}
+
+// Conversations tells the resident's conversation that staff closed the
+// case: the bot steps the flow with a case-closed event, which says the
+// flow's case_closed text. Idempotent by key.
+type Conversations interface {
+	CloseConversation(ctx context.Context, userID, caseID, key string) error
+}
+
+// Deps are what the service works with.
+type Deps struct {
+	// Redis holds cases, the queue and scheduled work.
+	Redis redis.UniversalClient
+	// Flow gives categories, channels, texts and business hours.
+	Flow *flows.Flow
+	// Pusher reaches residents on LINE.
+	Pusher Pusher
+	// Conversations is told when a case closes.
+	Conversations Conversations
+}
+
+// Service is the Slack handoff: construct it with New, mount EventsHandler
+// and InteractionsHandler, and run Run in the background.
+type Service struct {
+	cfg   Config
+	rdb   redis.UniversalClient
+	flow  *flows.Flow
+	push  Pusher
+	conv  Conversations
+	api   *slack.Client
+	st    *store
+	pace  *pacer
+	chans sync.Map // configured channel name -> channel id learned from Slack
+
+	mu        sync.RWMutex
+	botUserID string
+}
+
+// New checks the configuration and builds the service; it does not touch
+// the network.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("slack handoff: %w", err)
+	}
+	if deps.Redis == nil || deps.Flow == nil || deps.Pusher == nil || deps.Conversations == nil {
+		return nil, errors.New("slack handoff: Redis, Flow, Pusher and Conversations are required")
+	}
+	opts := []slack.Option{slack.OptionAPIURL(cfg.APIBaseURL)}
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	return &Service{
+		cfg:  cfg,
+		rdb:  deps.Redis,
+		flow: deps.Flow,
+		push: deps.Pusher,
+		conv: deps.Conversations,
+		api:  slack.New(cfg.BotToken, opts...),
+		st:   &store{rdb: deps.Redis, prefix: cfg.KeyPrefix},
+		pace: newPacer(cfg.ChannelInterval),
+	}, nil
+}
+
+// Run learns the bot's own user id, then works the queue, moves due
+// escalations and check-ins into it, and (with an app token) runs Socket
+// Mode, until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	for {
+		err := s.authTest(ctx)
+		if err == nil {
+			break
+		}
+		slog.ErrorContext(ctx, "slack auth.test failed, retrying", "err", err)
+		sleep(ctx, 5*time.Second)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+	for {
+		err := s.ensureGroup(ctx)
+		if err == nil {
+			break
+		}
+		slog.ErrorContext(ctx, "handoff queue unavailable, retrying", "err", err)
+		sleep(ctx, s.cfg.PollInterval)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.poll(ctx) })
+	for i := range s.cfg.Workers {
+		wg.Go(func() { s.work(ctx, i) })
+	}
+	var err error
+	if s.cfg.AppToken != "" {
+		err = s.runSocketMode(ctx)
+	}
+	wg.Wait()
+	return err
+}
+
+func (s *Service) authTest(ctx context.Context) error {
+	var r *slack.AuthTestResponse
+	err := s.callSlack(ctx, "", func() (err error) {
+		r, err = s.api.AuthTestContext(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("slack auth.test: %w", err)
+	}
+	s.mu.Lock()
+	s.botUserID = r.UserID
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Service) self() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.botUserID
+}
+
+// Open creates the case for a handoff and posts its card; called again with
+// the same key it returns the same case and posts no second card.
+func (s *Service) Open(ctx context.Context, userID string, h flows.Handoff, key string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.st.openKey(key)).Result()
+	if errors.Is(err, redis.Nil) {
+		id, err = s.create(ctx, userID, h, key)
+	}
+	if err != nil {
+		return "", fmt.Errorf("open case: %w", err)
+	}
+	if err := s.postCard(ctx, id); err != nil {
+		return "", fmt.Errorf("open case %s: %w", id, err)
+	}
+	return id, nil
+}
+
+func (s *Service) create(ctx context.Context, userID string, h flows.Handoff, key string) (string, error) {
+	now := s.cfg.Now()
+	c := &Case{
+		Categories: h.Categories,
+		Urgent:     h.Urgent || h.Crisis != "",
+		Crisis:     h.Crisis,
+		Compound:   h.Compound,
+		Patterns:   h.Patterns,
+		Status:     StatusOpen,
+		Locale:     h.Locale,
+		OutOfHours: !s.flow.Hours.Open(now),
+		Said:       summarise(h.Said, 3, 200),
+		Chose:      summarise(h.Chose, 6, 40),
+		PrevCase:   h.Reopen,
+		Created:    now,
+		Updated:    now,
+	}
+	if len(c.Categories) == 0 {
+		c.Categories = []string{"general"}
+	}
+	c.Teams = []string{s.homeCategory(c.Categories)}
+	if c.Locale == "" {
+		c.Locale = s.flow.Locale()
+	}
+	if err := s.st.create(ctx, c, userID); err != nil {
+		return "", err
+	}
+	ok, err := s.rdb.SetNX(ctx, s.st.openKey(key), c.ID, 7*24*time.Hour).Result()
+	if err != nil {
+		return "", fmt.Errorf("record open key: %w", err)
+	}
+	if !ok {
+		// Another call with the same key won the race: its case stands.
+		s.rdb.Del(ctx, s.st.caseKey(c.ID), s.st.residentKey(c.ID))
+		return s.rdb.Get(ctx, s.st.openKey(key)).Result()
+	}
+	slog.InfoContext(ctx, "case opened", "case", c.ID, "urgent", c.Urgent, "compound", c.Compound)
+	return c.ID, nil
+}
+
+// homeCategory is the first category the flow knows, so that a category
+// removed from the YAML still lands somewhere (general).
+func (s *Service) homeCategory(cats []string) string {
+	for _, id := range cats {
+		if _, ok := s.flow.Category(id); ok {
+			return id
+		}
+	}
+	return "general"
+}
+
+// postCard posts the case card (and the coordination post of a compound
+// case) unless that was done already.
+func (s *Service) postCard(ctx context.Context, id string) error {
+	// A short lock keeps a redelivered Open running beside the first from
+	// posting a second card.
+	ok, err := s.rdb.SetNX(ctx, s.st.lockKey(id), 1, 30*time.Second).Result()
+	if err != nil {
+		return fmt.Errorf("lock case: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("case %s is being posted by another worker", id)
+	}
+	defer s.rdb.Del(context.WithoutCancel(ctx), s.st.lockKey(id))
+
+	c, err := s.st.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.Home == nil {
+		if c.PrevCase != "" && c.PrevLink == "" {
+			if prev, err := s.st.get(ctx, c.PrevCase); err == nil && prev.Home != nil {
+				c.PrevLink = prev.Home.Permalink
+			}
+		}
+		home, err := s.post(ctx, c.Teams[0], c)
+		if err != nil {
+			return err
+		}
+		c, err = s.st.update(ctx, id, func(c2 *Case) error {
+			c2.Home = &home
+			c2.PrevLink = c.PrevLink
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.st.linkThread(ctx, home.Channel, home.TS, id); err != nil {
+			return err
+		}
+		if err := s.armEscalation(ctx, c); err != nil {
+			return err
+		}
+	}
+	if c.Compound && !c.hasCoordination() && s.flow.Coordination.Channel != "" {
+		return s.postCoordination(ctx, c)
+	}
+	return nil
+}
+
+func (c *Case) hasCoordination() bool {
+	for _, p := range c.Others {
+		if p.Category == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// post posts a fresh card for c in the channel of category cat and returns
+// where it landed.
+func (s *Service) post(ctx context.Context, cat string, c *Case) (Post, error) {
+	channel := s.channelOf(cat)
+	blocks, text := s.card(c)
+	ch, ts, err := s.postMessage(ctx, channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+	if err != nil {
+		return Post{}, err
+	}
+	return Post{Channel: ch, TS: ts, Category: cat, Permalink: s.permalink(ctx, ch, ts)}, nil
+}
+
+func (s *Service) channelOf(cat string) string {
+	if c, ok := s.flow.Category(cat); ok && c.Channel != "" {
+		return c.Channel
+	}
+	c, _ := s.flow.Category("general")
+	return c.Channel
+}
+
+// postMessage posts, paced per channel; it remembers the channel id Slack
+// answers for a channel name so that later posts share the same pace.
+func (s *Service) postMessage(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
+	paceKey := channel
+	if id, ok := s.chans.Load(channel); ok {
+		paceKey = id.(string)
+	}
+	var ch, ts string
+	err := s.callSlack(ctx, paceKey, func() (err error) {
+		ch, ts, err = s.api.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("slack chat.postMessage: %w", err)
+	}
+	s.chans.Store(channel, ch)
+	return ch, ts, nil
+}
+
+// permalink asks Slack for a message link and falls back to building it:
+// a missing link must not stop a case from being opened.
+func (s *Service) permalink(ctx context.Context, channel, ts string) string {
+	var link string
+	err := s.callSlack(ctx, "", func() (err error) {
+		link, err = s.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
+		return err
+	})
+	if err != nil {
+		slog.WarnContext(ctx, "slack chat.getPermalink failed", "err", err)
+		return "https://slack.com/archives/" + channel + "/p" + strings.ReplaceAll(ts, ".", "")
+	}
+	return link
+}
+
+// postThread posts a note into the case's home thread.
+func (s *Service) postThread(ctx context.Context, c *Case, text string) error {
+	if c.Home == nil {
+		return fmt.Errorf("case %s has no card yet", c.ID)
+	}
+	_, _, err := s.postMessage(ctx, c.Home.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(c.Home.TS))
+	return err
+}
+
+// refreshCard redraws the home card after a change.
+func (s *Service) refreshCard(ctx context.Context, c *Case) error {
+	if c.Home == nil {
+		return nil
+	}
+	blocks, text := s.card(c)
+	err := s.callSlack(ctx, c.Home.Channel, func() error {
+		_, _, _, err := s.api.UpdateMessageContext(ctx, c.Home.Channel, c.Home.TS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("slack chat.update: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) postCoordination(ctx context.Context, c *Case) error {
+	ch, ts, err := s.postMessage(ctx, s.flow.Coordination.Channel, slack.MsgOptionText(s.coordinationText(c), false))
+	if err != nil {
+		return err
+	}
+	_, err = s.st.update(ctx, c.ID, func(c *Case) error {
+		c.Others = append(c.Others, Post{Channel: ch, TS: ts})
+		return nil
+	})
+	return err
+}
+
+func (s *Service) urgentNote(c *Case) string {
+	m := mention(s.cfg.UrgentMention)
+	kind := ""
+	if c.Crisis != "" {
+		kind = "（" + crisisName(c.Crisis) + "）"
+	}
+	return strings.TrimSpace(m + " :rotating_light: 緊急ケース " + c.ID + kind + "：相談者には緊急連絡先を案内済みです。すぐに担当してください。")
+}
+
+// Escalate marks an open case urgent after a crisis during it: the card
+// turns urgent, the thread gets a note mentioning the urgent group, and the
+// unclaimed reminder comes sooner. Idempotent by key.
+func (s *Service) Escalate(ctx context.Context, caseID string, h flows.Handoff, key string) error {
+	done, err := s.st.done(ctx, caseID, "esc:"+key)
+	if err != nil || done {
+		return err
+	}
+	c, err := s.st.update(ctx, caseID, func(c *Case) error {
+		c.Urgent = true
+		if h.Crisis != "" {
+			c.Crisis = h.Crisis
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("escalate: %w", err)
+	}
+	if err := s.postThread(ctx, c, s.urgentNote(c)); err != nil {
+		return fmt.Errorf("escalate case %s: %w", caseID, err)
+	}
+	if err := s.refreshCard(ctx, c); err != nil {
+		return fmt.Errorf("escalate case %s: %w", caseID, err)
+	}
+	if c.Status == StatusOpen {
+		if err := s.armEscalation(ctx, c); err != nil {
+			return err
+		}
+	}
+	slog.InfoContext(ctx, "case escalated", "case", caseID)
+	return s.st.markDone(ctx, caseID, "esc:"+key)
+}
+
+// Relay posts the resident's words into the case thread. Idempotent by key.
+func (s *Service) Relay(ctx context.Context, caseID, text, key string) error {
+	done, err := s.st.done(ctx, caseID, "relay:"+key)
+	if err != nil || done {
+		return err
+	}
+	c, err := s.st.get(ctx, caseID)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	if err := s.postThread(ctx, c, ":speech_balloon: *相談者*\n"+quote(text)); err != nil {
+		return fmt.Errorf("relay to case %s: %w", caseID, err)
+	}
+	return s.st.markDone(ctx, caseID, "relay:"+key)
+}

@@ -1,0 +1,116 @@
+package handoff
+
+import (
+	"crypto/sha1"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// escape makes resident text inert in Slack markup: a resident who writes
+// "<!channel>" must not ping a whole channel.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// quote renders resident text as a Slack block quote, escaped.
+func quote(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "> " + escape(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// truncate cuts s to at most n runes, marking the cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// summarise keeps the last max items, each cut to n runes.
+func summarise(items []string, max, n int) []string {
+	if len(items) > max {
+		items = items[len(items)-max:]
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			out = append(out, truncate(it, n))
+		}
+	}
+	return out
+}
+
+var (
+	slackLink    = regexp.MustCompile(`<([^<>|]+)(?:\|([^<>]*))?>`)
+	noteMarker   = regexp.MustCompile(`^(note|メモ)\s*:`)
+	markupPrefix = regexp.MustCompile(`^[\s*_~>]+`)
+)
+
+// plainText turns a Slack message into what a resident should read on LINE:
+// links become "label (url)", mentions of staff and channels are dropped,
+// and Slack's HTML escapes are undone.
+func plainText(s string) string {
+	s = slackLink.ReplaceAllStringFunc(s, func(m string) string {
+		p := slackLink.FindStringSubmatch(m)
+		target, label := p[1], p[2]
+		switch {
+		case strings.HasPrefix(target, "@"), strings.HasPrefix(target, "!"):
+			return ""
+		case strings.HasPrefix(target, "#"):
+			if label != "" {
+				return "#" + label
+			}
+			return ""
+		case strings.HasPrefix(target, "mailto:"):
+			if label != "" {
+				return label
+			}
+			return strings.TrimPrefix(target, "mailto:")
+		case label != "" && label != target:
+			return label + " (" + target + ")"
+		}
+		return target
+	})
+	s = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+	return strings.TrimSpace(s)
+}
+
+// isNote reports whether a staff message is an internal note: it starts
+// with "note:" or "メモ:", whatever the case or width (ＮＯＴＥ：, ﾒﾓ:), even
+// when formatted bold or italic.
+func isNote(text string) bool {
+	t := norm.NFKC.String(text)
+	t = markupPrefix.ReplaceAllString(t, "")
+	return noteMarker.MatchString(strings.ToLower(t))
+}
+
+// retryKey derives a LINE X-Line-Retry-Key (a UUID) from a stable name, so
+// that the same Slack event always pushes with the same key. It is a
+// version 5 UUID in tsunagu's own namespace.
+func retryKey(name string) string {
+	h := sha1.Sum([]byte("tsunagu/handoff/" + name))
+	h[6] = (h[6] & 0x0f) | 0x50
+	h[8] = (h[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// crisisName says a crisis kind in Japanese for staff.
+func crisisName(kind string) string {
+	switch kind {
+	case "suicide":
+		return "自殺の危険"
+	case "violence":
+		return "暴力・虐待"
+	case "medical":
+		return "医療の緊急"
+	}
+	return kind
+}
