@@ -226,6 +226,11 @@ func (st *step) text(raw string) {
 	}
 	state := st.f.States[st.f.index[st.s.State]]
 	if st.s.HandedOff {
+		if Normalize(text) == "" && !strings.ContainsFunc(text, unicode.IsGraphic) {
+			// Nothing to pass on: reassure rather than stay silent.
+			st.say(st.f.Text("handoff_done", st.s.Locale))
+			return
+		}
 		if len(st.f.triage.human.matches(newView(text))) > 0 {
 			st.say(st.f.Text("handoff_done", st.s.Locale))
 		}

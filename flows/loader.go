@@ -181,7 +181,7 @@ func mergeFile(f *Flow, file string, data []byte, seen map[string]Pos, problems 
 func fieldByTag(t reflect.Type, tag string) (int, bool) {
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		if name == tag && name != "-" {
+		if name == tag && name != "" && name != "-" {
 			return i, true
 		}
 	}
