@@ -107,6 +107,8 @@ type step struct {
 	choices []Choice // quick replies of the last text
 	// crisisKind is set when this step handed off for a crisis.
 	crisisKind string
+	// privacy is set when the privacy notice is due in this step.
+	privacy bool
 }
 
 // Step moves a session one input forward. It never fails: whatever the input,
@@ -124,7 +126,7 @@ func (f *Flow) Step(s Session, in Input) (Session, []Action) {
 	if !st.s.Greeted {
 		st.s.Greeted = true
 		st.guessLocale(in)
-		st.say(f.Text("privacy", st.s.Locale))
+		st.privacy = true
 		if in.Kind == InputEvent && in.Event == EventFollow {
 			st.sayState()
 			return st.finish()
@@ -142,6 +144,16 @@ func (f *Flow) Step(s Session, in Input) (Session, []Action) {
 }
 
 func (st *step) finish() (Session, []Action) {
+	if st.privacy {
+		// The privacy notice opens a first conversation, but never stands
+		// between a resident in crisis and the emergency numbers.
+		notice := strings.TrimSpace(st.f.Text("privacy", st.s.Locale))
+		if st.crisisKind != "" {
+			st.texts = append(st.texts, notice)
+		} else {
+			st.texts = append([]string{notice}, st.texts...)
+		}
+	}
 	if len(st.texts) > 0 {
 		// Texts go first, in one Reply: LINE sends them as one batch.
 		reply := Reply{Text: strings.Join(st.texts, "\n\n"), QuickReplies: st.choices}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/tsunagu-city/tsunagu/flows"
+)
+
+const flowsUsage = `usage:
+  tsunagu flows lint [PATH...]                 check flow files or folders (default: the embedded flow)
+  tsunagu flows test [--flow PATH] [FILE...]   run conversation tests (default: the flow's tests/ folder)
+  tsunagu flows triage [--flow PATH]           read one message per line, print what triage finds
+  tsunagu flows graph [--flow PATH]            print the flow as a Mermaid state diagram
+`
+
+func runFlows(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, flowsUsage)
+		return 2
+	}
+	sub := map[string]command{
+		"lint":   runLint,
+		"test":   runFlowTests,
+		"triage": runTriage,
+		"graph":  runGraph,
+	}[args[0]]
+	if sub == nil {
+		fmt.Fprintf(stderr, "tsunagu flows: unknown command %q\n\n%s", args[0], flowsUsage)
+		return 2
+	}
+	return sub(ctx, args[1:], stdin, stdout, stderr)
+}
+
+// loadFlow loads the flow at path, or the embedded default when path is empty.
+func loadFlow(path string) (*flows.Flow, error) {
+	if path == "" {
+		return flows.LoadDefault()
+	}
+	return flows.LoadPath(path)
+}
+
+// flowFlags parses the --flow flag shared by the flows commands.
+func flowFlags(name string, args []string, stderr io.Writer) (*flag.FlagSet, *string, error) {
+	fset := flag.NewFlagSet(name, flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	path := fset.String("flow", "", "flow file or folder (default: the embedded flow)")
+	return fset, path, fset.Parse(args)
+}
+
+func runLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	paths := args
+	if len(paths) == 0 {
+		paths = []string{""}
+	}
+	code := 0
+	for _, p := range paths {
+		f, err := loadFlow(p)
+		name := p
+		if name == "" {
+			name = "embedded default flow"
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			code = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "ok: %s — %d states, %d categories, %d crisis rules, %d languages\n",
+			name, len(f.States), len(f.Categories), len(f.Crisis.Rules), len(f.Locales))
+	}
+	return code
+}
+
+func runTriage(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	_, path, err := flowFlags("flows triage", args, stderr)
+	if err != nil {
+		return 2
+	}
+	f, err := loadFlow(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	sc := newLineScanner(stdin)
+	for sc.Scan() {
+		r := f.Triage(sc.Text())
+		out := struct {
+			Crisis bool `json:"crisis"`
+			flows.TriageResult
+		}{r.Crisis != "", r}
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	if err := sc.Err(); err != nil {
+		fmt.Fprintln(stderr, "read input:", err)
+		return 1
+	}
+	return 0
+}
+
+func runGraph(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	_, path, err := flowFlags("flows graph", args, stderr)
+	if err != nil {
+		return 2
+	}
+	f, err := loadFlow(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	g, err := f.Graph()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprint(stdout, g)
+	return 0
+}
+
+func runFlowTests(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fset, path, err := flowFlags("flows test", args, stderr)
+	if err != nil {
+		return 2
+	}
+	f, err := loadFlow(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fsys, names, err := testFiles(*path, fset.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if len(names) == 0 {
+		fmt.Fprintln(stderr, "no conversation tests found: put .yaml files in the flow's tests/ folder or name them")
+		return 1
+	}
+	convs, err := flows.LoadConversations(fsys, names)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	passed, failed := 0, 0
+	for _, c := range convs {
+		r := f.Run(c)
+		if r.Passed() {
+			passed++
+			fmt.Fprintf(stdout, "PASS %s:%d %s\n", r.Pos.File, r.Pos.Line, r.Name)
+			continue
+		}
+		failed++
+		fmt.Fprintf(stdout, "FAIL %s:%d %s\n", r.Pos.File, r.Pos.Line, r.Name)
+		for _, msg := range r.Failures {
+			fmt.Fprintf(stdout, "  %s\n", msg)
+		}
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// testFiles finds the conversation tests: the files named, else the tests/
+// folder beside the flow, else the tests embedded with the default flow.
+func testFiles(flowPath string, named []string) (fs.FS, []string, error) {
+	if len(named) > 0 {
+		return osFiles{}, named, nil
+	}
+	if flowPath == "" {
+		fsys := flows.DefaultTests()
+		names, err := flows.ConversationFiles(fsys, ".")
+		return fsys, names, err
+	}
+	dir := flowPath
+	if info, err := os.Stat(flowPath); err == nil && !info.IsDir() {
+		dir = filepath.Dir(flowPath)
+	}
+	dir = filepath.Join(dir, "tests")
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	fsys := os.DirFS(dir)
+	names, err := flows.ConversationFiles(fsys, ".")
+	return fsys, names, err
+}
+
+// newLineScanner reads lines of any length a resident might paste.
+func newLineScanner(r io.Reader) *bufio.Scanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	return sc
+}
+
+// osFiles reads paths as the user typed them, relative or absolute, so that
+// problems name the file the way the user knows it.
+type osFiles struct{}
+
+func (osFiles) Open(name string) (fs.File, error) { return os.Open(name) }
