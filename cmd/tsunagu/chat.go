@@ -155,7 +155,16 @@ func renderText(o chatOutput) string {
 	switch o.Type {
 	case "reply":
 		var b strings.Builder
-		b.WriteString("bot> " + strings.ReplaceAll(o.Text, "\n", "\n     ") + "\n")
+		for i, line := range strings.Split(o.Text, "\n") {
+			switch {
+			case i == 0:
+				b.WriteString("bot> " + line + "\n")
+			case line == "":
+				b.WriteString("\n")
+			default:
+				b.WriteString("     " + line + "\n")
+			}
+		}
 		if len(o.QuickReplies) > 0 {
 			b.WriteString("     [" + strings.Join(o.QuickReplies, "] [") + "]\n")
 		}
