@@ -237,19 +237,31 @@ func (st *step) text(raw string) {
 		return
 	}
 	state := st.f.States[st.f.index[st.s.State]]
+	v := newView(text)
 	if st.s.HandedOff {
+		// Staff have the case: the resident's words go to them, except the
+		// two things a resident can always do alone.
+		switch {
+		case len(st.f.triage.del.matches(v)) > 0:
+			st.s.Back = st.s.State
+			st.fire(evDelete)
+			return
+		case len(st.f.triage.language.matches(v)) > 0:
+			st.s.Back = st.s.State
+			st.fire(evLanguage)
+			return
+		}
 		if Normalize(text) == "" && !strings.ContainsFunc(text, unicode.IsGraphic) {
 			// Nothing to pass on: reassure rather than stay silent.
 			st.say(st.f.Text("handoff_done", st.s.Locale))
 			return
 		}
-		if len(st.f.triage.human.matches(newView(text))) > 0 {
+		if len(st.f.triage.human.matches(v)) > 0 {
 			st.say(st.f.Text("handoff_done", st.s.Locale))
 		}
 		st.relay(text)
 		return
 	}
-	v := newView(text)
 	switch {
 	case len(st.f.triage.human.matches(v)) > 0:
 		st.remember(text)
@@ -306,11 +318,11 @@ func (st *step) remember(text string) {
 // a phrase split in two) and, on a match, gives the numbers and hands off
 // urgently, in this very step.
 func (st *step) crisis(text string) bool {
-	texts := []string{text}
-	if n := len(st.s.Recent); n > 0 {
-		texts = []string{st.s.Recent[n-1], text}
+	prev := ""
+	if n := len(st.s.Recent); n > 0 && !st.s.HandedOff {
+		prev = st.s.Recent[n-1]
 	}
-	k := st.f.triage.crisisRule(texts)
+	k := st.f.triage.crisisRule(prev, text)
 	if k < 0 {
 		return false
 	}

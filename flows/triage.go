@@ -46,21 +46,18 @@ func (f *Flow) compileTriage() {
 	f.triage = t
 }
 
-// crisisKind returns the index of the first crisis rule matching any of the
-// texts, or -1. When unsure the flow's rules err towards crisis; here every
-// text counts on its own, and so does each pair of consecutive texts, so a
-// phrase split over two messages ("死に" / "たい") is still caught.
-func (t *triager) crisisRule(texts []string) int {
-	for i, s := range texts {
-		views := []view{newView(s)}
-		if i > 0 {
-			views = append(views, newView(texts[i-1]+s))
-		}
-		for _, v := range views {
-			for k, r := range t.crisis {
-				if len(r.matches(v)) > 0 {
-					return k
-				}
+// crisisRule returns the index of the first crisis rule matching cur, or cur
+// written right after prev (a phrase split over two messages, "死に" / "たい"),
+// or -1. prev on its own was checked when it arrived.
+func (t *triager) crisisRule(prev, cur string) int {
+	views := []view{newView(cur)}
+	if prev != "" {
+		views = append(views, newView(prev+cur))
+	}
+	for _, v := range views {
+		for k, r := range t.crisis {
+			if len(r.matches(v)) > 0 {
+				return k
 			}
 		}
 	}
@@ -71,8 +68,15 @@ func (t *triager) crisisRule(texts []string) int {
 // first) and ranks the categories they point to. Crisis rules come first.
 func (f *Flow) Triage(texts ...string) TriageResult {
 	res := TriageResult{Categories: []string{}}
-	if k := f.triage.crisisRule(texts); k >= 0 {
-		res.Crisis = f.Crisis.Rules[k].Kind
+	for i, text := range texts {
+		prev := ""
+		if i > 0 {
+			prev = texts[i-1]
+		}
+		if k := f.triage.crisisRule(prev, text); k >= 0 {
+			res.Crisis = f.Crisis.Rules[k].Kind
+			break
+		}
 	}
 	v := newView(strings.Join(texts, "\n"))
 	scores := make([]int, len(f.Categories))

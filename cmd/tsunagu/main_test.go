@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func chatJSON(t *testing.T, stdin string, args ...string) []chatOutput {
+	t.Helper()
+	code, out, errs := runCmd(t, stdin, append([]string{"chat", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("chat exited %d: %s", code, errs)
+	}
+	var lines []chatOutput
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var o chatOutput
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatalf("not JSON: %q: %v", l, err)
+		}
+		lines = append(lines, o)
+	}
+	return lines
+}
+
+func TestChatCrisisFirstMessage(t *testing.T) {
+	out := chatJSON(t, "しにたい\n")
+	if len(out) < 2 || out[0].Type != "reply" || out[1].Type != "handoff" {
+		t.Fatalf("want a reply then a handoff, got %+v", out)
+	}
+	for _, n := range []string{"119", "0570-783-556"} {
+		if !strings.Contains(out[0].Text, n) {
+			t.Errorf("crisis reply lacks %s: %q", n, out[0].Text)
+		}
+	}
+	if out[1].Urgent == nil || !*out[1].Urgent || out[1].Case == "" {
+		t.Errorf("handoff not urgent or without case: %+v", out[1])
+	}
+}
+
+func TestChatTalkToAPerson(t *testing.T) {
+	for _, in := range []string{"人と話したい\n", "hello\nI want to talk to a person\n", "相談員と話したい\n", "介護\nやっぱり人と話したい\n"} {
+		out := chatJSON(t, in)
+		if last := out[len(out)-1]; last.Type != "handoff" {
+			t.Errorf("%q: last action is %+v, want a handoff", in, last)
+		}
+	}
+}
+
+func TestChatOddInputAlwaysAnswered(t *testing.T) {
+	for name, line := range map[string]string{
+		"emoji":         "😢🙏",
+		"empty":         "",
+		"6000 letters":  strings.Repeat("a", 6000),
+		"control chars": "\x01\x02\x1b\x7f",
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := chatJSON(t, line+"\n")
+			if len(out) == 0 || out[0].Type != "reply" || out[0].Text == "" {
+				t.Fatalf("no reply: %+v", out)
+			}
+		})
+	}
+}
+
+func TestChatNonsenseNeverDeadEnds(t *testing.T) {
+	out := chatJSON(t, "ぽよ\nふが\nほげ\n")
+	for _, o := range out {
+		if o.Type == "handoff" && o.Categories[0] == "general" {
+			return
+		}
+	}
+	t.Fatalf("nonsense did not reach the general team: %+v", out)
+}
+
+func TestChatBadLanguage(t *testing.T) {
+	code, _, errs := runCmd(t, "", "chat", "--lang", "fr")
+	if code != 2 || !strings.Contains(errs, "does not speak") {
+		t.Fatalf("code %d stderr %q", code, errs)
+	}
+}
+
+func TestFlowsLint(t *testing.T) {
+	if code, out, errs := runCmd(t, "", "flows", "lint"); code != 0 {
+		t.Fatalf("default flow: exit %d\n%s%s", code, out, errs)
+	}
+	// A copy of the default flow with a YAML syntax error.
+	dir := t.TempDir()
+	src := "../../flows/default"
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "intents.yaml" {
+			data = append(data, []byte("\nbroken: [unclosed\n")...)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errs := runCmd(t, "", "flows", "lint", dir)
+	if code != 1 || !regexp.MustCompile(`intents\.yaml:\d+:\d+: YAML syntax error`).MatchString(errs) {
+		t.Fatalf("broken copy: exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestFlowsTriage(t *testing.T) {
+	code, out, errs := runCmd(t, "しにたい\n死ぬほど笑った\n家賃が払えない\n", "flows", "triage")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines, got %q", out)
+	}
+	var first, second, third struct {
+		Crisis     bool     `json:"crisis"`
+		Categories []string `json:"categories"`
+	}
+	for i, dst := range []any{&first, &second, &third} {
+		if err := json.Unmarshal([]byte(lines[i]), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !first.Crisis || second.Crisis || third.Crisis || len(third.Categories) == 0 {
+		t.Fatalf("triage output: %q", out)
+	}
+}
+
+func TestFlowsTestAndGraph(t *testing.T) {
+	code, out, errs := runCmd(t, "", "flows", "test")
+	if code != 0 || !strings.Contains(out, " passed, 0 failed") {
+		t.Fatalf("flows test: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = runCmd(t, "", "flows", "graph")
+	if code != 0 || !strings.HasPrefix(out, "stateDiagram-v2") {
+		t.Fatalf("graph: exit %d %q", code, out[:min(len(out), 80)])
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if code, _, _ := runCmd(t, "", "nope"); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	if code, out, _ := runCmd(t, "", "version"); code != 0 || !strings.HasPrefix(out, "tsunagu ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}
