@@ -47,6 +47,16 @@ func (p *pacer) wait(ctx context.Context, channel string) error {
 	}
 }
 
+// alias carries the booking made under a channel's name over to its id,
+// once Slack has told us the id, so that both share one pace.
+func (p *pacer) alias(name, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.next[id].Before(p.next[name]) {
+		p.next[id] = p.next[name]
+	}
+}
+
 // delay pushes a channel's next slot back after Slack said Retry-After.
 func (p *pacer) delay(channel string, d time.Duration) {
 	p.mu.Lock()

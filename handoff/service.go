@@ -311,7 +311,9 @@ func (s *Service) postMessage(ctx context.Context, channel string, opts ...slack
 	if err != nil {
 		return "", "", fmt.Errorf("slack chat.postMessage: %w", err)
 	}
-	s.chans.Store(channel, ch)
+	if _, known := s.chans.LoadOrStore(channel, ch); !known && ch != channel {
+		s.pace.alias(channel, ch)
+	}
 	return ch, ts, nil
 }
 

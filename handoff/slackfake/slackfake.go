@@ -45,6 +45,8 @@ type Message struct {
 	TS       string
 	ThreadTS string
 	Text     string
+	// User is the author of an injected message, the bot's id otherwise.
+	User string
 	// Blocks is the raw JSON of the blocks, "" when none.
 	Blocks string
 	// Updates counts chat.update calls on the message.
@@ -189,6 +191,16 @@ func (s *Server) Thread(channel, ts string) []Message {
 	return out
 }
 
+// Inject adds a message a person wrote (in a thread when threadTS is set),
+// as the Events API would report it, so that later calls can refer to it.
+func (s *Server) Inject(channel, threadTS, ts, user, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.channelID(channel)
+	s.msgs[id+"/"+ts] = &Message{Channel: id, TS: ts, ThreadTS: threadTS, Text: text, User: user}
+	s.order = append(s.order, id+"/"+ts)
+}
+
 // Wait polls until cond holds or the timeout passes; it reports whether cond held.
 func (s *Server) Wait(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
@@ -300,7 +312,7 @@ func (s *Server) postMessage(w http.ResponseWriter, form url.Values) {
 	}
 	s.seq++
 	ts := fmt.Sprintf("1700000000.%06d", s.seq)
-	m := &Message{Channel: id, TS: ts, ThreadTS: thread, Text: form.Get("text"), Blocks: form.Get("blocks")}
+	m := &Message{Channel: id, TS: ts, ThreadTS: thread, Text: form.Get("text"), Blocks: form.Get("blocks"), User: BotUserID}
 	s.msgs[id+"/"+ts] = m
 	s.order = append(s.order, id+"/"+ts)
 	s.mu.Unlock()
