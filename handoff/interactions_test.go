@@ -70,7 +70,9 @@ func TestCardButtons(t *testing.T) {
 	// フォローアップ (日付)
 	h.press(moved, "U0SATO", map[string]any{"action_id": actFollowUpDate, "type": "datepicker",
 		"block_id": blockPrefix + c.ID + ":follow", "selected_date": "2026-12-10"})
-	h.eventually("follow-up on card", func() bool { return strings.Contains(h.card(moved.Home), "フォローアップ予定：12/10(木) 08:30") })
+	h.eventually("follow-up on card", func() bool {
+		return strings.Contains(h.card(moved.Home), "フォローアップ予定：12/10(木) 08:30")
+	})
 
 	// 終了
 	h.press(moved, "U0SATO", map[string]any{"action_id": actClose, "type": "button", "value": c.ID})
