@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tsunagu-city/tsunagu/bot"
+	"github.com/tsunagu-city/tsunagu/config"
+	"github.com/tsunagu-city/tsunagu/flows"
+)
+
+// serveGetenv reads the configuration; tests replace it.
+var serveGetenv = os.Getenv
+
+const serveUsage = `usage: tsunagu serve
+
+Runs the LINE webhook (POST /webhook/line), the workers and GET /healthz.
+Configuration comes from the environment; see docs/config.md.
+Required: LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN.
+`
+
+// runServe runs the service until ctx ends (SIGINT/SIGTERM in main): it then
+// stops taking requests, lets the workers finish the event at hand and exits 0.
+func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" {
+			fmt.Fprint(stdout, serveUsage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "tsunagu serve: unexpected argument %q\n\n%s", args[0], serveUsage)
+		return 2
+	}
+	cfg, err := config.FromEnv(serveGetenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "tsunagu serve: configuration:\n%v\n", err)
+		return 1
+	}
+	log := newLogger(cfg.LogFormat, stderr)
+	flow, err := loadServeFlow(cfg.FlowPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "tsunagu serve: flow:\n%v\n", err)
+		return 1
+	}
+	ropt, err := cfg.RedisOptions()
+	if err != nil {
+		fmt.Fprintf(stderr, "tsunagu serve: %v\n", err)
+		return 1
+	}
+	rdb := redis.NewUniversalClient(ropt)
+	defer rdb.Close()
+
+	svc, err := newService(cfg, flow, rdb, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "tsunagu serve: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tsunagu serve: listen on ADDR=%s: %v\n", cfg.Addr, err)
+		return 1
+	}
+	if err := svc.run(ctx, ln); err != nil {
+		log.Error("serve stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+func loadServeFlow(path string) (*flows.Flow, error) {
+	if path == "" {
+		return flows.LoadDefault()
+	}
+	return flows.LoadPath(path)
+}
+
+// service is the assembled LINE front door: router and workers.
+type service struct {
+	cfg     config.Config
+	log     *slog.Logger
+	handler http.Handler
+	workers *bot.Workers
+	// Intake and LINE are what the staff side needs (Enqueue, Push).
+	intake *bot.Intake
+	line   *bot.LINE
+}
+
+// newService wires the webhook, intake, store, sender and workers on rdb.
+func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, log *slog.Logger) (*service, error) {
+	intake := bot.NewIntake(rdb, bot.IntakeOptions{Prefix: cfg.KeyPrefix, Shards: cfg.Shards, LeaseTTL: cfg.ClaimAfter})
+	store := bot.NewRedisStore(rdb, bot.RedisStoreOptions{
+		Prefix: cfg.KeyPrefix, Secret: []byte(cfg.LineChannelSecret), Retention: cfg.Retention,
+	})
+	line, err := bot.NewLINE(bot.LINEOptions{Token: cfg.LineChannelAccessToken, BaseURL: cfg.LineAPIBaseURL})
+	if err != nil {
+		return nil, fmt.Errorf("LINE client: %w", err)
+	}
+	// The Slack adapter replaces LogHandoffs here once it is configured.
+	var handoffs bot.Handoffs = bot.NewLogHandoffs(log)
+	workers := bot.NewWorkers(bot.WorkerOptions{
+		Intake: intake, Store: store, Flow: flow, LINE: line, Handoffs: handoffs, Log: log,
+		Workers: cfg.Workers, EventTimeout: cfg.ClaimAfter * 2 / 3,
+	})
+	hook := &bot.Webhook{Secret: cfg.LineChannelSecret, Intake: intake, Log: log}
+	return &service{
+		cfg: cfg, log: log, workers: workers, intake: intake, line: line,
+		handler: newRouter(hook, intake.Ping),
+	}, nil
+}
+
+// newRouter is the HTTP surface: the LINE webhook and the health check.
+func newRouter(webhook http.Handler, ping func(context.Context) error) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Method(http.MethodPost, "/webhook/line", webhook)
+	r.Get("/healthz", func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if err := ping(ctx); err != nil {
+			http.Error(w, "redis unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	return r
+}
+
+// run serves on ln and works the intake until ctx ends, then shuts down:
+// first the HTTP server (no new events), then the workers (each finishes
+// the event at hand).
+func (s *service) run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = s.workers.Run(wctx)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "workers", s.cfg.Workers, "shards", s.cfg.Shards)
+
+	var err error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = fmt.Errorf("http shutdown: %w", serr)
+	}
+	stopWorkers()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		s.log.Warn("workers did not stop in time; their events will be claimed again")
+	}
+	s.log.Info("stopped")
+	return err
+}
