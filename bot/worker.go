@@ -106,6 +106,9 @@ func NewWorkers(opt WorkerOptions) *Workers {
 	return &Workers{opt: opt}
 }
 
+// errLeaseLost means another worker took the shard over.
+var errLeaseLost = errors.New("shard lease lost")
+
 // errCrashed stops a goroutine the way a killed process stops.
 var errCrashed = errors.New("simulated crash")
 
@@ -236,6 +239,12 @@ func (w *Workers) work(ctx context.Context, shard int, consumer string) (int, er
 	for i, e := range entries {
 		if ctx.Err() != nil {
 			return i, nil
+		}
+		if i > 0 {
+			// Renew before each event so a slow batch never outlives the lease.
+			if n, err := in.lease(ctx, shard, consumer); err != nil || n == 0 {
+				return i, errors.Join(errLeaseLost, err)
+			}
 		}
 		// The event at hand is finished even during shutdown.
 		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opt.EventTimeout)
