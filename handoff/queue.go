@@ -172,6 +172,7 @@ func (s *Service) work(ctx context.Context, n int) {
 			Stream: s.queueKey(), Group: group, Consumer: consumer,
 			MinIdle: s.cfg.ClaimAfter, Start: "0-0", Count: 10,
 		}).Result()
+		claimed := len(msgs) > 0
 		if err == nil && len(msgs) == 0 {
 			var streams []redis.XStream
 			streams, err = s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
@@ -199,18 +200,25 @@ func (s *Service) work(ctx context.Context, n int) {
 			continue
 		}
 		for _, m := range msgs {
-			s.handleMessage(ctx, m)
+			s.handleMessage(ctx, m, claimed)
 		}
 	}
 }
 
-func (s *Service) handleMessage(ctx context.Context, m redis.XMessage) {
+// maxDeliveries bounds how often one entry is tried: a push LINE keeps
+// refusing (a resident who blocked the account) must not loop for ever.
+const maxDeliveries = 10
+
+func (s *Service) handleMessage(ctx context.Context, m redis.XMessage, claimed bool) {
 	raw, _ := m.Values["t"].(string)
 	var t task
 	err := json.Unmarshal([]byte(raw), &t)
-	if err != nil {
+	switch {
+	case err != nil:
 		err = permanent(fmt.Errorf("decode task: %w", err))
-	} else {
+	case claimed && s.deliveries(ctx, m.ID) > maxDeliveries:
+		err = permanent(fmt.Errorf("gave up after %d tries", maxDeliveries))
+	default:
 		err = s.handle(ctx, t)
 	}
 	var perm permanentError
@@ -228,6 +236,15 @@ func (s *Service) handleMessage(ctx context.Context, m redis.XMessage) {
 		return
 	}
 	_ = s.rdb.XDel(ctx, s.queueKey(), m.ID).Err()
+}
+
+// deliveries is how often the entry was handed to a consumer.
+func (s *Service) deliveries(ctx context.Context, id string) int64 {
+	p, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: s.queueKey(), Group: group, Start: id, End: id, Count: 1}).Result()
+	if err != nil || len(p) == 0 {
+		return 0
+	}
+	return p[0].RetryCount
 }
 
 func (s *Service) handle(ctx context.Context, t task) error {
