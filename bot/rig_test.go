@@ -99,7 +99,9 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	return r
 }
 
-type multi struct{ a, b interface{ Write([]byte) (int, error) } }
+type multi struct {
+	a, b interface{ Write([]byte) (int, error) }
+}
 
 func (m multi) Write(p []byte) (int, error) { _, _ = m.b.Write(p); return m.a.Write(p) }
 

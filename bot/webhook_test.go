@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -195,7 +196,7 @@ func FuzzWebhook(f *testing.F) {
 	rdb := redis.NewClient(opt)
 	f.Cleanup(func() { _ = rdb.Close() })
 	h := &Webhook{Secret: testSecret, Intake: NewIntake(rdb, IntakeOptions{Prefix: env.Prefix, Shards: 2}),
-		Log: slog.New(slog.DiscardHandler)}
+		Log: slog.New(slog.DiscardHandler), Timeout: 300 * time.Millisecond}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptestRequest(body)
 		rec := httptestRecorder()
