@@ -56,8 +56,30 @@ type Config struct {
 	// LogFormat is "json" (default) or "text" (LOG_FORMAT).
 	LogFormat string
 
-	// Slack settings are added here by the Slack adapter; keep one field per
-	// variable and its default in Defaults.
+	// SlackBotToken is the bot's xoxb- token (SLACK_BOT_TOKEN, required):
+	// without Slack, handoffs would reach no one.
+	SlackBotToken string
+	// SlackSigningSecret verifies Slack's requests (SLACK_SIGNING_SECRET);
+	// required unless SlackAppToken is set.
+	SlackSigningSecret string
+	// SlackAPIBaseURL is Slack's Web API base (SLACK_API_BASE_URL); tests point it at a fake.
+	SlackAPIBaseURL string
+	// SlackAppToken is an xapp- token; when set, Socket Mode is used
+	// (SLACK_APP_TOKEN), for cities that cannot expose a public URL.
+	SlackAppToken string
+	// SlackUrgentMention is who an urgent card mentions: a user group id or
+	// "here"/"channel" (SLACK_URGENT_MENTION).
+	SlackUrgentMention string
+	// SlackLeadMention is who an escalation reminder mentions (SLACK_LEAD_MENTION).
+	SlackLeadMention string
+	// SlackEscalateAfter is how long a case may stay unclaimed before the
+	// reminder (SLACK_ESCALATE_AFTER).
+	SlackEscalateAfter time.Duration
+	// SlackEscalateUrgentAfter is the same for urgent cases (SLACK_ESCALATE_URGENT_AFTER).
+	SlackEscalateUrgentAfter time.Duration
+	// SlackShowStaffNames shows residents the staff member's name after the
+	// role (SLACK_SHOW_STAFF_NAMES=true).
+	SlackShowStaffNames bool
 }
 
 // Defaults returns the configuration used when a variable is unset.
@@ -73,6 +95,12 @@ func Defaults() Config {
 		ClaimAfter:      30 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
 		LogFormat:       "json",
+
+		SlackAPIBaseURL:          "https://slack.com/api/",
+		SlackUrgentMention:       "here",
+		SlackLeadMention:         "here",
+		SlackEscalateAfter:       30 * time.Minute,
+		SlackEscalateUrgentAfter: 5 * time.Minute,
 	}
 }
 
@@ -130,6 +158,27 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("TSUNAGU_CLAIM_AFTER", &c.ClaimAfter)
 	dur("TSUNAGU_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	str("LOG_FORMAT", &c.LogFormat)
+	required("SLACK_BOT_TOKEN", &c.SlackBotToken)
+	str("SLACK_SIGNING_SECRET", &c.SlackSigningSecret)
+	str("SLACK_API_BASE_URL", &c.SlackAPIBaseURL)
+	str("SLACK_APP_TOKEN", &c.SlackAppToken)
+	str("SLACK_URGENT_MENTION", &c.SlackUrgentMention)
+	str("SLACK_LEAD_MENTION", &c.SlackLeadMention)
+	dur("SLACK_ESCALATE_AFTER", &c.SlackEscalateAfter)
+	dur("SLACK_ESCALATE_URGENT_AFTER", &c.SlackEscalateUrgentAfter)
+	if v := strings.TrimSpace(getenv("SLACK_SHOW_STAFF_NAMES")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SLACK_SHOW_STAFF_NAMES=%q: want true or false", v))
+		}
+		c.SlackShowStaffNames = b
+	}
+	if c.SlackSigningSecret == "" && c.SlackAppToken == "" {
+		errs = append(errs, errors.New("SLACK_SIGNING_SECRET is required (or SLACK_APP_TOKEN for Socket Mode)"))
+	}
+	if !strings.HasSuffix(c.SlackAPIBaseURL, "/") {
+		c.SlackAPIBaseURL += "/"
+	}
 
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want json or text", c.LogFormat))

@@ -14,6 +14,8 @@ func TestFromEnv(t *testing.T) {
 	base := map[string]string{
 		"LINE_CHANNEL_SECRET":       "s",
 		"LINE_CHANNEL_ACCESS_TOKEN": "t",
+		"SLACK_BOT_TOKEN":           "xoxb-t",
+		"SLACK_SIGNING_SECRET":      "ss",
 	}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -54,6 +56,17 @@ func TestFromEnv(t *testing.T) {
 		{name: "bad retention", env: with("TSUNAGU_RETENTION", "30 days"), wantErr: []string{"TSUNAGU_RETENTION"}},
 		{name: "bad log format", env: with("LOG_FORMAT", "xml"), wantErr: []string{"LOG_FORMAT"}},
 		{name: "bad base url", env: with("LINE_API_BASE_URL", "api.line.me"), wantErr: []string{"LINE_API_BASE_URL"}},
+		{name: "slack required", env: with("SLACK_BOT_TOKEN", "", "SLACK_SIGNING_SECRET", ""),
+			wantErr: []string{"SLACK_BOT_TOKEN is required", "SLACK_SIGNING_SECRET is required (or SLACK_APP_TOKEN"}},
+		{name: "socket mode needs no signing secret", env: with("SLACK_SIGNING_SECRET", "", "SLACK_APP_TOKEN", "xapp-1",
+			"SLACK_ESCALATE_AFTER", "10m", "SLACK_SHOW_STAFF_NAMES", "true", "SLACK_API_BASE_URL", "http://127.0.0.1:1/api"),
+			check: func(t *testing.T, c Config) {
+				if c.SlackAppToken != "xapp-1" || c.SlackEscalateAfter != 10*time.Minute || !c.SlackShowStaffNames ||
+					c.SlackAPIBaseURL != "http://127.0.0.1:1/api/" {
+					t.Errorf("slack settings not applied: %+v", c)
+				}
+			}},
+		{name: "bad staff names flag", env: with("SLACK_SHOW_STAFF_NAMES", "maybe"), wantErr: []string{"SLACK_SHOW_STAFF_NAMES"}},
 		{name: "bad redis url hides password", env: with("REDIS_URL", "mysql://user:hunter2@db:1/0"), wantErr: []string{"REDIS_URL"}},
 	}
 	for _, tt := range tests {

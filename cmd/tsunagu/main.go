@@ -36,6 +36,7 @@ type command func(ctx context.Context, args []string, stdin io.Reader, stdout, s
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	commands := map[string]command{
 		"chat":    runChat,
+		"serve":   runServe,
 		"flows":   runFlows,
 		"version": runVersion,
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tsunagu-city/tsunagu/bot"
 	"github.com/tsunagu-city/tsunagu/config"
 	"github.com/tsunagu-city/tsunagu/flows"
+	"github.com/tsunagu-city/tsunagu/handoff"
 )
 
 // serveGetenv reads the configuration; tests replace it.
@@ -26,9 +27,11 @@ var serveGetenv = os.Getenv
 
 const serveUsage = `usage: tsunagu serve
 
-Runs the LINE webhook (POST /webhook/line), the workers and GET /healthz.
-Configuration comes from the environment; see docs/config.md.
-Required: LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN.
+Runs the LINE webhook (POST /webhook/line), the Slack endpoints
+(POST /slack/events, POST /slack/interactions), the workers and GET /healthz.
+Configuration comes from the environment; see docs/config.md and docs/slack.md.
+Required: LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN, SLACK_BOT_TOKEN and
+SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode).
 `
 
 // runServe runs the service until ctx ends (SIGINT/SIGTERM in main): it then
@@ -48,6 +51,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return 1
 	}
 	log := newLogger(cfg.LogFormat, stderr)
+	// The Slack side logs through the default logger; one format for all.
+	slog.SetDefault(log)
 	flow, err := loadServeFlow(cfg.FlowPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "tsunagu serve: flow:\n%v\n", err)
@@ -92,18 +97,25 @@ func loadServeFlow(path string) (*flows.Flow, error) {
 	return flows.LoadPath(path)
 }
 
-// service is the assembled LINE front door: router and workers.
+// service is the assembled front door: router, LINE workers and the Slack side.
 type service struct {
 	cfg     config.Config
 	log     *slog.Logger
 	handler http.Handler
 	workers *bot.Workers
-	// Intake and LINE are what the staff side needs (Enqueue, Push).
-	intake *bot.Intake
-	line   *bot.LINE
+	slack   *handoff.Service
 }
 
-// newService wires the webhook, intake, store, sender and workers on rdb.
+// closer tells a resident's conversation that staff closed the case, through
+// the same intake as their own messages, so it is handled in their order.
+type closer struct{ intake *bot.Intake }
+
+func (c closer) CloseConversation(ctx context.Context, userID, _, key string) error {
+	return c.intake.Enqueue(ctx, userID, key, flows.EventCaseClosed)
+}
+
+// newService wires the webhook, intake, store, sender, workers and the Slack
+// handoff on rdb.
 func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, log *slog.Logger) (*service, error) {
 	intake := bot.NewIntake(rdb, bot.IntakeOptions{Prefix: cfg.KeyPrefix, Shards: cfg.Shards, LeaseTTL: cfg.ClaimAfter})
 	store := bot.NewRedisStore(rdb, bot.RedisStoreOptions{
@@ -113,21 +125,30 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	if err != nil {
 		return nil, fmt.Errorf("LINE client: %w", err)
 	}
-	// The Slack adapter replaces LogHandoffs here once it is configured.
-	var handoffs bot.Handoffs = bot.NewLogHandoffs(log)
+	staff, err := handoff.New(handoff.Config{
+		BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret,
+		APIBaseURL: cfg.SlackAPIBaseURL, AppToken: cfg.SlackAppToken,
+		UrgentMention: cfg.SlackUrgentMention, LeadMention: cfg.SlackLeadMention,
+		EscalateAfter: cfg.SlackEscalateAfter, EscalateUrgentAfter: cfg.SlackEscalateUrgentAfter,
+		ShowStaffNames: cfg.SlackShowStaffNames, KeyPrefix: cfg.KeyPrefix,
+	}, handoff.Deps{Redis: rdb, Flow: flow, Pusher: line, Conversations: closer{intake}})
+	if err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
 	workers := bot.NewWorkers(bot.WorkerOptions{
-		Intake: intake, Store: store, Flow: flow, LINE: line, Handoffs: handoffs, Log: log,
+		Intake: intake, Store: store, Flow: flow, LINE: line, Handoffs: staff, Log: log,
 		Workers: cfg.Workers, EventTimeout: cfg.ClaimAfter * 2 / 3,
 	})
 	hook := &bot.Webhook{Secret: cfg.LineChannelSecret, Intake: intake, Log: log}
-	return &service{
-		cfg: cfg, log: log, workers: workers, intake: intake, line: line,
-		handler: newRouter(hook, intake.Ping),
-	}, nil
+	r := newRouter(hook, intake.Ping)
+	r.Method(http.MethodPost, "/slack/events", staff.EventsHandler())
+	r.Method(http.MethodPost, "/slack/interactions", staff.InteractionsHandler())
+	return &service{cfg: cfg, log: log, workers: workers, slack: staff, handler: r}, nil
 }
 
-// newRouter is the HTTP surface: the LINE webhook and the health check.
-func newRouter(webhook http.Handler, ping func(context.Context) error) http.Handler {
+// newRouter is the HTTP surface shared by every deployment: the LINE webhook
+// and the health check.
+func newRouter(webhook http.Handler, ping func(context.Context) error) chi.Router {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Method(http.MethodPost, "/webhook/line", webhook)
@@ -151,10 +172,16 @@ func (s *service) run(ctx context.Context, ln net.Listener) error {
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		_ = s.workers.Run(wctx)
+	}()
+	go func() {
+		defer wg.Done()
+		if err := s.slack.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("slack side stopped", "err", err)
+		}
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tsunagu-city/tsunagu/bot/linefake"
 	"github.com/tsunagu-city/tsunagu/bot/redistest"
+	"github.com/tsunagu-city/tsunagu/handoff/slackfake"
 )
 
 type serveLog struct {
@@ -62,7 +63,9 @@ func TestServeEndToEnd(t *testing.T) {
 	const secret = "serve-secret"
 	env := redistest.New(t)
 	fake := linefake.New(t)
+	slackAPI := slackfake.New(t, "xoxb-test")
 	withEnv(t, map[string]string{
+		"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "slack-secret", "SLACK_API_BASE_URL": slackAPI.APIURL(),
 		"LINE_CHANNEL_SECRET": secret, "LINE_CHANNEL_ACCESS_TOKEN": linefake.Token,
 		"LINE_API_BASE_URL": fake.URL, "REDIS_URL": env.URL, "TSUNAGU_KEY_PREFIX": env.Prefix,
 		"ADDR": "127.0.0.1:0", "TSUNAGU_WORKERS": "2", "TSUNAGU_SHARDS": "4",
@@ -176,7 +179,8 @@ func post(t *testing.T, url string, body []byte, sig string) int {
 }
 
 func TestServeRefusesBadSetup(t *testing.T) {
-	good := map[string]string{"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t", "ADDR": "127.0.0.1:0"}
+	good := map[string]string{"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t", "ADDR": "127.0.0.1:0",
+		"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": "ss"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range good {
