@@ -104,6 +104,9 @@ func TestServeFullLoop(t *testing.T) {
 		if strings.Contains(logs.String(), loopResident) {
 			t.Error("the log carries the LINE userId")
 		}
+		if t.Failed() {
+			t.Logf("serve log:\n%s", logs)
+		}
 	})
 	base := "http://" + waitForAddr(t, logs)
 	sendLINE := func(id, token, text string) {
@@ -141,6 +144,9 @@ func TestServeFullLoop(t *testing.T) {
 		t.Fatalf("no case id in the card blocks: %s", card.Blocks)
 	}
 	waitFor(t, "the reply to the resident", func() bool { return len(line.Calls(linefake.PathReply)) > 0 })
+	// Staff can answer once the case is recorded against its card; the card
+	// shows up in Slack a moment before that.
+	waitFor(t, "the case recorded", func() bool { return strings.Contains(logs.String(), `"msg":"case handed off"`) })
 
 	staffEvent := func(id, ts, text string) {
 		t.Helper()
