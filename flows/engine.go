@@ -356,11 +356,21 @@ func prepend(list []string, id string) []string {
 
 func (st *step) numbers(rule CrisisRule) string {
 	lines := []string{st.f.Text("numbers_heading", st.s.Locale)}
+	open, close := "（", "）"
+	if st.s.Locale == "en" {
+		open, close = " (", ")"
+	}
 	for _, id := range rule.Numbers {
 		for _, n := range st.f.Crisis.Numbers {
-			if n.ID == id {
-				lines = append(lines, fmt.Sprintf("☎ %s %s（%s）", n.Number, n.Name.In(st.s.Locale, st.f.Locale()), n.Hours.In(st.s.Locale, st.f.Locale())))
+			if n.ID != id {
+				continue
 			}
+			mark := "☎"
+			if strings.Contains(n.Number, "://") {
+				mark = "🔗" // a chat service, not a phone line
+			}
+			lines = append(lines, fmt.Sprintf("%s %s %s%s%s%s", mark, n.Number,
+				n.Name.In(st.s.Locale, st.f.Locale()), open, n.Hours.In(st.s.Locale, st.f.Locale()), close))
 		}
 	}
 	return strings.Join(lines, "\n")
@@ -531,16 +541,20 @@ func (st *step) outOfHours() {
 	st.choices = choices
 }
 
-// formatTime writes a time the way a resident reads it in their language.
+// formatTime writes a time the way a resident reads it in their language:
+// やさしい日本語 avoids kanji.
 func (f *Flow) formatTime(t time.Time, locale string) string {
 	t = t.In(f.Hours.location)
-	if strings.HasPrefix(locale, "en") {
+	switch {
+	case strings.HasPrefix(locale, "en"):
 		return t.Format("Mon 2 Jan 15:04")
+	case locale == "easy-ja":
+		wd := []string{"にちようび", "げつようび", "かようび", "すいようび", "もくようび", "きんようび", "どようび"}[t.Weekday()]
+		return fmt.Sprintf("%dがつ%dにち（%s）%d:%02d", t.Month(), t.Day(), wd, t.Hour(), t.Minute())
 	}
 	wd := []string{"日", "月", "火", "水", "木", "金", "土"}[t.Weekday()]
 	return fmt.Sprintf("%d月%d日（%s）%d時%02d分", t.Month(), t.Day(), wd, t.Hour(), t.Minute())
 }
-
 // guessLocale answers a first message written only in Latin letters in
 // English, when the flow speaks it: a resident who writes "hello" should not
 // have to find the language button in a Japanese privacy notice.

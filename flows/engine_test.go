@@ -272,3 +272,25 @@ func TestLongTextIsClipped(t *testing.T) {
 		}
 	}
 }
+
+func TestCrisisWordAtTheEndOfALongMessage(t *testing.T) {
+	f := mini(t)
+	_, acts := f.Step(Session{}, say(strings.Repeat("今日はいろいろあって。", 400)+"もう死にたい"))
+	if h, ok := handoffOf(acts); !ok || !h.Urgent {
+		t.Fatalf("crisis at rune 4,400 missed: %+v", acts)
+	}
+}
+
+func TestNumbersAndTimesPerLocale(t *testing.T) {
+	f := mini(t)
+	_, acts := f.Step(Session{Locale: "en", Greeted: true}, say("kill myself"))
+	if got := replies(acts); !strings.Contains(got, "☎ 119 Ambulance (24h)") {
+		t.Fatalf("English numbers: %q", got)
+	}
+	at := time.Date(2026, 11, 26, 8, 30, 0, 0, f.Hours.location)
+	for locale, want := range map[string]string{"ja": "11月26日（木）8時30分", "easy-ja": "11がつ26にち（もくようび）8:30", "en": "Thu 26 Nov 08:30"} {
+		if got := f.formatTime(at, locale); got != want {
+			t.Errorf("formatTime(%s) = %q, want %q", locale, got, want)
+		}
+	}
+}

@@ -8,9 +8,9 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// maxTextRunes bounds what triage and the session keep of one message; a
-// resident's 6,000-character message is still answered, just not scanned whole.
-const maxTextRunes = 1000
+// maxTextRunes bounds what triage scans of one message: LINE's own limit
+// for a text message, so a crisis word at the end of a long message counts.
+const maxTextRunes = 5000
 
 // smallKana folds small kana to their full-size twins: casual writing
 // ("しにたぃ") and typos should not hide a need.
