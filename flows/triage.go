@@ -78,6 +78,14 @@ func (f *Flow) Triage(texts ...string) TriageResult {
 			break
 		}
 	}
+	crisisCategory := ""
+	if res.Crisis != "" {
+		for _, r := range f.Crisis.Rules {
+			if r.Kind == res.Crisis {
+				crisisCategory = r.Category
+			}
+		}
+	}
 	v := newView(strings.Join(texts, "\n"))
 	scores := make([]int, len(f.Categories))
 	for i, r := range f.triage.categories {
@@ -102,8 +110,14 @@ func (f *Flow) Triage(texts ...string) TriageResult {
 	}
 	// Stable: on a tie, the category the administrator listed first wins.
 	slices.SortStableFunc(order, func(a, b int) int { return scores[b] - scores[a] })
+	if crisisCategory != "" {
+		// The team that takes the urgent case comes first, as in the engine.
+		res.Categories = append(res.Categories, crisisCategory)
+	}
 	for _, i := range order {
-		res.Categories = append(res.Categories, f.Categories[i].ID)
+		if id := f.Categories[i].ID; id != crisisCategory {
+			res.Categories = append(res.Categories, id)
+		}
 	}
 	res.Compound = len(res.Patterns) > 0 || len(res.Categories) >= 2
 	return res
