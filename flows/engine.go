@@ -241,14 +241,7 @@ func (st *step) text(raw string) {
 	if st.s.HandedOff {
 		// Staff have the case: the resident's words go to them, except the
 		// two things a resident can always do alone.
-		switch {
-		case len(st.f.triage.del.matches(v)) > 0:
-			st.s.Back = st.s.State
-			st.fire(evDelete)
-			return
-		case len(st.f.triage.language.matches(v)) > 0:
-			st.s.Back = st.s.State
-			st.fire(evLanguage)
+		if st.detour(v) {
 			return
 		}
 		if Normalize(text) == "" && !strings.ContainsFunc(text, unicode.IsGraphic) {
@@ -262,18 +255,12 @@ func (st *step) text(raw string) {
 		st.relay(text)
 		return
 	}
-	switch {
-	case len(st.f.triage.human.matches(v)) > 0:
+	if len(st.f.triage.human.matches(v)) > 0 {
 		st.remember(text)
 		st.fire(evHuman)
 		return
-	case len(st.f.triage.del.matches(v)) > 0:
-		st.s.Back = st.s.State
-		st.fire(evDelete)
-		return
-	case len(st.f.triage.language.matches(v)) > 0:
-		st.s.Back = st.s.State
-		st.fire(evLanguage)
+	}
+	if st.detour(v) {
 		return
 	}
 	if st.s.PrevCase != "" && v.joined != "" {
@@ -301,6 +288,23 @@ func (st *step) text(raw string) {
 	default:
 		st.fire(evNotFound)
 	}
+}
+
+// detour opens the delete or language choice when asked for, remembering
+// where to come back to; these work in every state, with staff or not.
+func (st *step) detour(v view) bool {
+	var event string
+	switch {
+	case len(st.f.triage.del.matches(v)) > 0:
+		event = evDelete
+	case len(st.f.triage.language.matches(v)) > 0:
+		event = evLanguage
+	default:
+		return false
+	}
+	st.s.Back = st.s.State
+	st.fire(event)
+	return true
 }
 
 // remember keeps the resident's words for triage and for the case summary.

@@ -48,12 +48,22 @@ func loadFlow(path string) (*flows.Flow, error) {
 	return flows.LoadPath(path)
 }
 
-// flowFlags parses the --flow flag shared by the flows commands.
-func flowFlags(name string, args []string, stderr io.Writer) (*flag.FlagSet, *string, error) {
+// flowFromArgs parses the --flow flag shared by the flows commands and loads
+// the flow; it also returns the path given and the other arguments. On
+// failure the flow is nil: the user was told and code is the exit code.
+func flowFromArgs(name string, args []string, stderr io.Writer) (f *flows.Flow, path string, rest []string, code int) {
 	fset := flag.NewFlagSet(name, flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	path := fset.String("flow", "", "flow file or folder (default: the embedded flow)")
-	return fset, path, fset.Parse(args)
+	fset.StringVar(&path, "flow", "", "flow file or folder (default: the embedded flow)")
+	if err := fset.Parse(args); err != nil {
+		return nil, "", nil, 2
+	}
+	f, err := loadFlow(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, "", nil, 1
+	}
+	return f, path, fset.Args(), 0
 }
 
 func runLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -80,14 +90,9 @@ func runLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 }
 
 func runTriage(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	_, path, err := flowFlags("flows triage", args, stderr)
-	if err != nil {
-		return 2
-	}
-	f, err := loadFlow(*path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	f, _, _, code := flowFromArgs("flows triage", args, stderr)
+	if f == nil {
+		return code
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
@@ -111,14 +116,9 @@ func runTriage(_ context.Context, args []string, stdin io.Reader, stdout, stderr
 }
 
 func runGraph(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	_, path, err := flowFlags("flows graph", args, stderr)
-	if err != nil {
-		return 2
-	}
-	f, err := loadFlow(*path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	f, _, _, code := flowFromArgs("flows graph", args, stderr)
+	if f == nil {
+		return code
 	}
 	g, err := f.Graph()
 	if err != nil {
@@ -130,16 +130,11 @@ func runGraph(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 }
 
 func runFlowTests(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fset, path, err := flowFlags("flows test", args, stderr)
-	if err != nil {
-		return 2
+	f, path, named, code := flowFromArgs("flows test", args, stderr)
+	if f == nil {
+		return code
 	}
-	f, err := loadFlow(*path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	fsys, names, err := testFiles(*path, fset.Args())
+	fsys, names, err := testFiles(path, named)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
