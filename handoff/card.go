@@ -98,6 +98,14 @@ func statusText(c *Case) string {
 	return ":red_circle: 未対応（担当者なし）"
 }
 
+// forgottenText is the status line's addition once the resident erased their data.
+func forgottenText(c *Case) string {
+	if c.Forgotten.IsZero() {
+		return ""
+	}
+	return "\n:wastebasket: 相談者がデータを削除（返信は届きません）"
+}
+
 // card renders the case card and its notification text. It is built from
 // the Case alone, which holds no LINE identifier.
 func (s *Service) card(c *Case) ([]slack.Block, string) {
@@ -144,7 +152,7 @@ func (s *Service) card(c *Case) ([]slack.Block, string) {
 	}
 	fields := []*slack.TextBlockObject{
 		txt("*ケースID*\n" + c.ID),
-		txt("*状態*\n" + statusText(c)),
+		txt("*状態*\n" + statusText(c) + forgottenText(c)),
 		txt("*分野*\n" + s.catNames(c.Categories)),
 		txt("*緊急度*\n" + urgency),
 		txt("*言語*\n" + s.localeName(c.Locale)),
@@ -185,7 +193,11 @@ func (s *Service) card(c *Case) ([]slack.Block, string) {
 	if !c.FollowUpAt.IsZero() && c.Status != StatusClosed {
 		ctx = append(ctx, txt(":calendar: フォローアップ予定："+s.localTime(c.FollowUpAt)))
 	}
-	ctx = append(ctx, txt("スレッドへの返信は相談者にLINEで届きます（"+escape(s.flow.Text("staff_role", c.Locale))+"として）。`メモ:` で始まる返信は届きません。"))
+	if c.Forgotten.IsZero() {
+		ctx = append(ctx, txt("スレッドへの返信は相談者にLINEで届きます（"+escape(s.flow.Text("staff_role", c.Locale))+"として）。`メモ:` で始まる返信は届きません。"))
+	} else {
+		ctx = append(ctx, txt("相談者が自分のデータを削除したため、スレッドへの返信は相談者に届きません。"))
+	}
 	blocks = append(blocks, slack.NewContextBlock("", ctx...))
 
 	if c.Status != StatusClosed {
@@ -208,8 +220,12 @@ func (s *Service) actions(c *Case) []slack.Block {
 	}
 	closeBtn := slack.NewButtonBlockElement(actClose, c.ID, plain("終了"))
 	closeBtn.Style = slack.StyleDanger
+	confirm := "相談者に終了と、また相談できることをLINEでお知らせします。"
+	if !c.Forgotten.IsZero() {
+		confirm = "相談者はデータを削除済みのため、お知らせは送られません。"
+	}
 	closeBtn.Confirm = slack.NewConfirmationBlockObject(plain("ケースを終了しますか？"),
-		slack.NewTextBlockObject(slack.MarkdownType, "相談者に終了と、また相談できることをLINEでお知らせします。", false, false),
+		slack.NewTextBlockObject(slack.MarkdownType, confirm, false, false),
 		plain("終了する"), plain("やめる"))
 	buttons = append(buttons, closeBtn)
 
@@ -239,11 +255,15 @@ func (s *Service) actions(c *Case) []slack.Block {
 	dp.Placeholder = plain("日付を選んでフォローアップ")
 	follow = append(follow, dp)
 
-	return []slack.Block{
+	blocks := []slack.Block{
 		slack.NewActionBlock(bid, buttons...),
 		slack.NewActionBlock(bid+":move", selects...),
-		slack.NewActionBlock(bid+":follow", follow...),
 	}
+	if c.Forgotten.IsZero() {
+		// A check-in could not reach a resident who erased their data.
+		blocks = append(blocks, slack.NewActionBlock(bid+":follow", follow...))
+	}
+	return blocks
 }
 
 // movedCard is what an old home card says after a transfer.

@@ -69,6 +69,11 @@ type Case struct {
 	FirstReply   time.Time `json:"replied,omitzero"`
 	FollowUpAt   time.Time `json:"followup,omitzero"`
 	EscalatedFor string    `json:"escalated,omitempty"`
+	// Forgotten is when the resident erased their data on LINE: the link to
+	// them is gone and nothing staff do reaches them any more.
+	Forgotten time.Time `json:"forgot,omitzero"`
+	// ForgetNoted is set once the thread was told of Forgotten.
+	ForgetNoted bool `json:"forgotnoted,omitempty"`
 }
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U, so an ID read
@@ -223,6 +228,14 @@ func (s *store) resident(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("resident of case %s: %w", id, err)
 	}
 	return u, nil
+}
+
+// forgetResident deletes the link from the case to the resident's LINE userId.
+func (s *store) forgetResident(ctx context.Context, id string) error {
+	if err := s.rdb.Del(ctx, s.residentKey(id)).Err(); err != nil {
+		return fmt.Errorf("forget resident of case %s: %w", id, err)
+	}
+	return nil
 }
 
 func (s *store) linkThread(ctx context.Context, channel, ts, id string) error {

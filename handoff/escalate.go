@@ -36,7 +36,7 @@ func (s *Service) handleEscalation(ctx context.Context, t task) error {
 	if err != nil {
 		return err
 	}
-	if c.Status != StatusOpen || c.Home == nil || c.Home.TS != t.Home || !c.FirstReply.IsZero() || c.EscalatedFor == t.Home {
+	if c.Status != StatusOpen || c.Home == nil || c.Home.TS != t.Home || !c.FirstReply.IsZero() || c.EscalatedFor == t.Home || !c.Forgotten.IsZero() {
 		return nil
 	}
 	waited := s.cfg.Now().Sub(c.Created).Round(time.Minute)
@@ -67,6 +67,12 @@ func (s *Service) handleCheckin(ctx context.Context, t task) error {
 	c, err := s.st.get(ctx, t.Case)
 	if err != nil {
 		return err
+	}
+	if !c.Forgotten.IsZero() {
+		// Forget cancelled it but it was already queued; the thread has said
+		// that nothing reaches the resident.
+		slog.InfoContext(ctx, "check-in dropped: resident erased their data", "case", c.ID)
+		return nil
 	}
 	if c.Status == StatusClosed {
 		return s.postThread(ctx, c, ":calendar: 予約していたフォローアップは、ケースが終了しているため送りませんでした。")

@@ -201,6 +201,9 @@ func (s *Service) staffMessage(ctx context.Context, eventID string, m *slackeven
 	if err != nil {
 		return err
 	}
+	if !c.Forgotten.IsZero() {
+		return s.postThread(ctx, c, forgottenReply)
+	}
 	if c.Status == StatusClosed {
 		return s.postThread(ctx, c, ":no_entry_sign: このケースは終了しています。今の返信は相談者に送られていません。")
 	}
@@ -220,6 +223,11 @@ func (s *Service) staffMessage(ctx context.Context, eventID string, m *slackeven
 		}
 	}
 	user, err := s.st.resident(ctx, id)
+	if errors.Is(err, errNoCase) {
+		// The resident is erasing their data right now (Forget has cut the
+		// link but not yet marked the case): say so rather than drop the reply.
+		return s.postThread(ctx, c, forgottenReply)
+	}
 	if err != nil {
 		return err
 	}

@@ -233,17 +233,23 @@ func (s *Service) close(ctx context.Context, id, user string) error {
 	if err != nil {
 		return err
 	}
+	note := ":white_check_mark: <@" + user + "> がケースを終了しました。相談者には、また相談できることをお知らせしました。"
 	resident, err := s.st.resident(ctx, id)
-	if err != nil {
+	switch {
+	case errors.Is(err, errNoCase) || !c.Forgotten.IsZero():
+		// The resident erased their data: there is no one to tell.
+		note = ":white_check_mark: <@" + user + "> がケースを終了しました（相談者はデータを削除済みのため、お知らせは送っていません）。"
+	case err != nil:
 		return err
-	}
-	if err := s.conv.CloseConversation(ctx, resident, id, "case-closed:"+id); err != nil {
-		return fmt.Errorf("close conversation of case %s: %w", id, err)
+	default:
+		if err := s.conv.CloseConversation(ctx, resident, id, "case-closed:"+id); err != nil {
+			return fmt.Errorf("close conversation of case %s: %w", id, err)
+		}
 	}
 	if err := s.refreshCard(ctx, c); err != nil {
 		return err
 	}
-	if err := s.postThread(ctx, c, ":white_check_mark: <@"+user+"> がケースを終了しました。相談者には、また相談できることをお知らせしました。"); err != nil {
+	if err := s.postThread(ctx, c, note); err != nil {
 		return err
 	}
 	slog.InfoContext(ctx, "case closed", "case", id)
@@ -259,8 +265,8 @@ func (s *Service) followUp(ctx context.Context, id, user string, at time.Time) e
 		at = next
 	}
 	c, err := s.st.update(ctx, id, func(c *Case) error {
-		if c.Status == StatusClosed {
-			return errSkip
+		if c.Status == StatusClosed || !c.Forgotten.IsZero() {
+			return errSkip // a stale card's select: there is no one to check in on
 		}
 		c.FollowUpAt = at
 		return nil
