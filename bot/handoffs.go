@@ -89,7 +89,20 @@ func (l *LogHandoffs) Relay(_ context.Context, caseID, _ string, key string) err
 	return nil
 }
 
-// Events lists what happened, in order ("open C-…", "escalate C-…", "relay C-…").
+// Forget implements Handoffs; only the case id is logged.
+func (l *LogHandoffs) Forget(_ context.Context, caseID, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.byKey[key]; ok {
+		return nil
+	}
+	l.byKey[key] = caseID
+	l.events = append(l.events, "forget "+caseID)
+	l.log.Info("case cut from its resident (no staff adapter configured)", "case", caseID)
+	return nil
+}
+
+// Events lists what happened, in order ("open C-…", "escalate C-…", "relay C-…", "forget C-…").
 func (l *LogHandoffs) Events() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

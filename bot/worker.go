@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,10 @@ type Handoffs interface {
 	Escalate(ctx context.Context, caseID string, h flows.Handoff, key string) error
 	// Relay passes the resident's words into the case thread; idempotent by key.
 	Relay(ctx context.Context, caseID, text, key string) error
+	// Forget cuts the case from the resident, who erased their data: staff
+	// can no longer reach them and the link to their LINE id is deleted.
+	// Idempotent by key.
+	Forget(ctx context.Context, caseID, key string) error
 }
 
 // replyTokenTTL is how long a reply token is worth trying. LINE documents
@@ -76,7 +81,7 @@ type WorkerOptions struct {
 type Workers struct {
 	opt WorkerOptions
 	// crash, set by tests, simulates a process dying at a point of the
-	// processing ("step", "save", "send"): the goroutine stops at once,
+	// processing ("step", "save", "send", "forget"): the goroutine stops at once,
 	// without acking or giving up its lease.
 	crash func(point string, e Entry) bool
 }
@@ -296,12 +301,7 @@ func (w *Workers) process(ctx context.Context, e Entry) error {
 		now = eventTime(ev.Timestamp, now)
 		in = flows.Input{Kind: flows.InputEvent, Event: flows.EventFollow}
 	case webhook.UnfollowEvent:
-		// Blocking the account erases the resident's session: nothing to send.
-		if err := w.opt.Store.Delete(ctx, e.To); err != nil {
-			return err
-		}
-		log.Info("resident unfollowed; session erased")
-		return nil
+		return w.unfollow(ctx, log, e)
 	default:
 		log.Info("event skipped")
 		return nil
@@ -362,6 +362,22 @@ type outbox struct {
 	Replies  []flows.Reply `json:"r,omitempty"`
 	Handoffs []handoffTask `json:"h,omitempty"`
 	Relays   []flows.Relay `json:"l,omitempty"`
+	// Forget are the cases to cut from a resident who erased their data.
+	// They are read from the session before the erase, which is the last
+	// place that knows them.
+	Forget []string `json:"f,omitempty"`
+}
+
+// casesOf lists the cases that link to the resident: the open one and the
+// closed one kept until retention (its link to the LINE id is kept too).
+func casesOf(s flows.Session) []string {
+	var ids []string
+	for _, id := range []string{s.Case, s.PrevCase} {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // handoffTask is a handoff to perform; Case is the case that was open when
@@ -376,24 +392,9 @@ type handoffTask struct {
 // resident runs one input through the flow for a resident and performs
 // what it asks. key names the event for retry and idempotency keys.
 func (w *Workers) resident(ctx context.Context, log *slog.Logger, e Entry, in flows.Input, token, key string) error {
-	var ob outbox
-	for attempt := 0; ; attempt++ {
-		rec, err := w.opt.Store.Load(ctx, e.To)
-		if err != nil {
-			return err
-		}
-		if rec.Version > 0 && rec.Event == e.ID {
-			// Applied before a crash or a failed send: finish, do not step again.
-			if len(rec.Outbox) > 0 {
-				if err := json.Unmarshal(rec.Outbox, &ob); err != nil {
-					log.Error("outbox unreadable; event dropped", "err", err)
-					return nil
-				}
-			}
-			break
-		}
-		s, actions := w.opt.Flow.Step(rec.Session, in)
-		ob = outbox{}
+	ob, err := w.apply(ctx, log, e, func(before flows.Session) (flows.Session, outbox) {
+		s, actions := w.opt.Flow.Step(before, in)
+		var ob outbox
 		for _, a := range actions {
 			switch a := a.(type) {
 			case flows.Reply:
@@ -403,35 +404,86 @@ func (w *Workers) resident(ctx context.Context, log *slog.Logger, e Entry, in fl
 			case flows.Relay:
 				ob.Relays = append(ob.Relays, a)
 			case flows.Erase:
-				// Saving the fresh session below rewrites the whole record,
-				// which is the erase: nothing of the old one survives.
-				log.Info("resident asked to erase; session erased")
+				// Saving the fresh session rewrites the whole record, which
+				// is the erase here; the cases still link to the resident.
+				ob.Forget = casesOf(before)
+				log.Info("resident asked to erase; session erased", "cases", len(ob.Forget))
 			}
 		}
+		return s, ob
+	})
+	if err != nil {
+		return err
+	}
+	return w.perform(ctx, log, e, ob, token, key)
+}
+
+// unfollow erases a resident who blocked the account: their cases are cut
+// from them first, through the outbox so that a crash cannot lose it, then
+// their record is deleted. Nothing is sent.
+func (w *Workers) unfollow(ctx context.Context, log *slog.Logger, e Entry) error {
+	ob, err := w.apply(ctx, log, e, func(before flows.Session) (flows.Session, outbox) {
+		return flows.Session{}, outbox{Forget: casesOf(before)}
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.perform(ctx, log, e, ob, "", e.ID); err != nil {
+		return err
+	}
+	if err := w.opt.Store.Delete(ctx, e.To); err != nil {
+		return err
+	}
+	log.Info("resident unfollowed; session erased", "cases", len(ob.Forget))
+	return nil
+}
+
+// apply steps the resident's session once per event: it saves the new
+// session together with the event id and its outbox, and returns the
+// outbox. An event already applied (a redelivery after a crash or a failed
+// side effect) is not stepped again; its saved outbox is returned.
+func (w *Workers) apply(ctx context.Context, log *slog.Logger, e Entry, step func(flows.Session) (flows.Session, outbox)) (outbox, error) {
+	for attempt := 0; ; attempt++ {
+		rec, err := w.opt.Store.Load(ctx, e.To)
+		if err != nil {
+			return outbox{}, err
+		}
+		if rec.Version > 0 && rec.Event == e.ID {
+			// Applied before a crash or a failed send: finish, do not step again.
+			var saved outbox
+			if len(rec.Outbox) > 0 {
+				if err := json.Unmarshal(rec.Outbox, &saved); err != nil {
+					log.Error("outbox unreadable; its side effects are dropped", "err", err)
+					return outbox{}, nil
+				}
+			}
+			return saved, nil
+		}
+		s, ob := step(rec.Session)
 		if w.crashed("step", e) {
-			return errCrashed
+			return outbox{}, errCrashed
 		}
 		enc, err := json.Marshal(ob)
 		if err != nil {
-			return fmt.Errorf("encode outbox: %w", err)
+			return outbox{}, fmt.Errorf("encode outbox: %w", err)
 		}
 		_, err = w.opt.Store.Save(ctx, e.To, Record{Session: s, Version: rec.Version, Event: e.ID, Outbox: enc})
 		if errors.Is(err, ErrConflict) && attempt < 5 {
 			continue
 		}
 		if err != nil {
-			return err
+			return outbox{}, err
 		}
 		if w.crashed("save", e) {
-			return errCrashed
+			return outbox{}, errCrashed
 		}
-		break
+		return ob, nil
 	}
-	return w.perform(ctx, log, e, ob, token, key)
 }
 
 // perform does an outbox's side effects in order (the answer first: it may
-// carry emergency numbers; then the case; then relays), each once.
+// carry emergency numbers; then the case; then relays; then cutting erased
+// residents from their cases), each once.
 func (w *Workers) perform(ctx context.Context, log *slog.Logger, e Entry, ob outbox, token, key string) error {
 	in := w.opt.Intake
 	done, err := in.marks(ctx, e)
@@ -490,6 +542,22 @@ func (w *Workers) perform(ctx context.Context, log *slog.Logger, e Entry, ob out
 		if err := in.mark(ctx, e, step, "1"); err != nil {
 			return err
 		}
+	}
+	for i, c := range ob.Forget {
+		step := "forget:" + strconv.Itoa(i)
+		if done[step] != "" {
+			continue
+		}
+		if err := w.opt.Handoffs.Forget(ctx, c, key+":"+step); err != nil {
+			return fmt.Errorf("forget case %s: %w", c, err)
+		}
+		if w.crashed("forget", e) {
+			return errCrashed
+		}
+		if err := in.mark(ctx, e, step, "1"); err != nil {
+			return err
+		}
+		log.Info("case cut from the resident", "case", c)
 	}
 	return nil
 }
