@@ -111,7 +111,7 @@ var erasures = []struct {
 	},
 }
 
-func assertErased(t *testing.T, r *rig, kept bool) {
+func assertErased(t *testing.T, r *rig, kept bool, caseID string) {
 	t.Helper()
 	rec, err := r.store.Load(context.Background(), alice)
 	if err != nil {
@@ -119,6 +119,9 @@ func assertErased(t *testing.T, r *rig, kept bool) {
 	}
 	if kept && (rec.Version == 0 || rec.Session.Case != "" || rec.Session.PrevCase != "" || rec.Session.HandedOff) {
 		t.Errorf("after erase: %+v, want a fresh session", rec.Session)
+	}
+	if strings.Contains(string(rec.Outbox), caseID) {
+		t.Errorf("the erased record still names case %s in its outbox: %s", caseID, rec.Outbox)
 	}
 	if !kept && rec.Version != 0 {
 		t.Errorf("after unfollow: record version %d, want none", rec.Version)
@@ -156,7 +159,7 @@ func TestEraseForgetsTheCase(t *testing.T) {
 				if ev := r.handoffs.Events(); ev[len(ev)-1] != "forget "+caseID {
 					t.Errorf("staff side saw %v, want the case forgotten last", ev)
 				}
-				assertErased(t, r, er.kept)
+				assertErased(t, r, er.kept, caseID)
 				assertNoPersonalData(t, r.logs.String(), er.erase)
 			})
 		}
@@ -236,7 +239,7 @@ func TestCrashBetweenSaveAndForget(t *testing.T) {
 				if n != 1 {
 					t.Errorf("case forgotten %d times, want exactly once", n)
 				}
-				assertErased(t, r, er.kept)
+				assertErased(t, r, er.kept, caseID)
 			})
 		}
 	}
@@ -292,7 +295,7 @@ func TestEraseReachesStaff(t *testing.T) {
 				if n := len(r.fake.Calls(linefake.PathPush)); n != pushes {
 					t.Errorf("%d pushes after the erasure, want none", n-pushes)
 				}
-				assertErased(t, r, er.kept)
+				assertErased(t, r, er.kept, caseID)
 			})
 		}
 	}

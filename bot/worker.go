@@ -415,7 +415,33 @@ func (w *Workers) resident(ctx context.Context, log *slog.Logger, e Entry, in fl
 	if err != nil {
 		return err
 	}
-	return w.perform(ctx, log, e, ob, token, key)
+	if err := w.perform(ctx, log, e, ob, token, key); err != nil {
+		return err
+	}
+	if len(ob.Forget) > 0 {
+		return w.clearOutbox(ctx, e)
+	}
+	return nil
+}
+
+// clearOutbox empties the done outbox of an erasure: it names the cases,
+// and the erased resident's record must not keep a way back to them.
+func (w *Workers) clearOutbox(ctx context.Context, e Entry) error {
+	for attempt := 0; ; attempt++ {
+		rec, err := w.opt.Store.Load(ctx, e.To)
+		if err != nil {
+			return err
+		}
+		if rec.Version == 0 || rec.Event != e.ID || len(rec.Outbox) == 0 {
+			return nil
+		}
+		rec.Outbox = nil
+		_, err = w.opt.Store.Save(ctx, e.To, rec)
+		if errors.Is(err, ErrConflict) && attempt < 5 {
+			continue
+		}
+		return err
+	}
 }
 
 // unfollow erases a resident who blocked the account: their cases are cut
