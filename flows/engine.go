@@ -559,6 +559,7 @@ func (f *Flow) formatTime(t time.Time, locale string) string {
 	wd := []string{"日", "月", "火", "水", "木", "金", "土"}[t.Weekday()]
 	return fmt.Sprintf("%d月%d日（%s）%d時%02d分", t.Month(), t.Day(), wd, t.Hour(), t.Minute())
 }
+
 // guessLocale answers a first message written only in Latin letters in
 // English, when the flow speaks it: a resident who writes "hello" should not
 // have to find the language button in a Japanese privacy notice.
