@@ -114,8 +114,9 @@ func ParseEvents(body []byte, log *slog.Logger) ([]Entry, error) {
 			log.Info("webhook event skipped", "type", typ)
 			continue
 		}
-		e := Entry{ID: eventID(ev, raw), Type: typ, Raw: raw}
-		e.Source, e.To = source(ev)
+		id, src := eventMeta(ev, raw)
+		e := Entry{ID: id, Type: typ, Raw: raw}
+		e.Source, e.To = source(src)
 		if e.To == "" {
 			log.Info("webhook event skipped: no source", "type", typ)
 			continue
@@ -137,45 +138,32 @@ func rawType(raw json.RawMessage) string {
 	return t.Type
 }
 
-// eventID is LINE's webhookEventId; LINE always sends one, but an event
-// without it is keyed by its content so that a redelivery is still
-// recognised.
-func eventID(ev webhook.EventInterface, raw []byte) string {
-	var id string
+// eventMeta reads what the SDK's event types share but do not expose through
+// one interface: the webhookEventId and the source. LINE always sends an id;
+// an event without one is keyed by its content so that a redelivery is
+// still recognised.
+func eventMeta(ev webhook.EventInterface, raw []byte) (id string, src webhook.SourceInterface) {
 	switch e := ev.(type) {
 	case webhook.MessageEvent:
-		id = e.WebhookEventId
+		id, src = e.WebhookEventId, e.Source
 	case webhook.PostbackEvent:
-		id = e.WebhookEventId
+		id, src = e.WebhookEventId, e.Source
 	case webhook.FollowEvent:
-		id = e.WebhookEventId
+		id, src = e.WebhookEventId, e.Source
 	case webhook.UnfollowEvent:
-		id = e.WebhookEventId
+		id, src = e.WebhookEventId, e.Source
 	case webhook.JoinEvent:
-		id = e.WebhookEventId
+		id, src = e.WebhookEventId, e.Source
 	}
 	if id == "" || len(id) > 64 {
 		sum := sha256.Sum256(raw)
 		id = "h:" + hex.EncodeToString(sum[:16])
 	}
-	return id
+	return id, src
 }
 
 // source says where an event came from: "user", "group" or "room", and that id.
-func source(ev webhook.EventInterface) (kind, id string) {
-	var s webhook.SourceInterface
-	switch e := ev.(type) {
-	case webhook.MessageEvent:
-		s = e.Source
-	case webhook.PostbackEvent:
-		s = e.Source
-	case webhook.FollowEvent:
-		s = e.Source
-	case webhook.UnfollowEvent:
-		s = e.Source
-	case webhook.JoinEvent:
-		s = e.Source
-	}
+func source(s webhook.SourceInterface) (kind, id string) {
 	switch s := s.(type) {
 	case webhook.UserSource:
 		return "user", s.UserId
