@@ -54,30 +54,8 @@ func (p Pos) or(fallback Pos) Pos {
 
 func (l *linter) index() {
 	f := l.f
-	f.index = map[string]int{}
-	f.catIx = map[string]int{}
-	for i, s := range f.States {
-		if s.ID == "" {
-			l.add(s.Pos, "this state has no id: add \"id: some_name\"")
-			continue
-		}
-		if j, dup := f.index[s.ID]; dup {
-			l.add(s.Pos, "two states are called %q (the other is at %s:%d); ids must be unique", s.ID, f.States[j].Pos.File, f.States[j].Pos.Line)
-			continue
-		}
-		f.index[s.ID] = i
-	}
-	for i, c := range f.Categories {
-		if c.ID == "" {
-			l.add(c.Pos, "this category has no id: add \"id: some_name\"")
-			continue
-		}
-		if j, dup := f.catIx[c.ID]; dup {
-			l.add(c.Pos, "two categories are called %q (the other is at %s:%d); ids must be unique", c.ID, f.Categories[j].Pos.File, f.Categories[j].Pos.Line)
-			continue
-		}
-		f.catIx[c.ID] = i
-	}
+	f.index = l.ids("state", "states", len(f.States), func(i int) (string, Pos) { return f.States[i].ID, f.States[i].Pos })
+	f.catIx = l.ids("category", "categories", len(f.Categories), func(i int) (string, Pos) { return f.Categories[i].ID, f.Categories[i].Pos })
 	if len(f.States) == 0 {
 		l.add(f.Pos, "the flow has no states: add a \"states:\" list")
 	}
@@ -87,6 +65,26 @@ func (l *linter) index() {
 	case !l.hasState(f.Start):
 		l.add(f.Pos, "start: there is no state called %q%s", f.Start, l.suggestState(f.Start))
 	}
+}
+
+// ids maps each id to its position in a list, reporting missing and
+// duplicate ids of that kind of thing.
+func (l *linter) ids(kind, kinds string, n int, at func(int) (string, Pos)) map[string]int {
+	ix := map[string]int{}
+	for i := range n {
+		id, pos := at(i)
+		if id == "" {
+			l.add(pos, "this %s has no id: add \"id: some_name\"", kind)
+			continue
+		}
+		if j, dup := ix[id]; dup {
+			_, other := at(j)
+			l.add(pos, "two %s are called %q (the other is at %s:%d); ids must be unique", kinds, id, other.File, other.Line)
+			continue
+		}
+		ix[id] = i
+	}
+	return ix
 }
 
 func (l *linter) hasState(id string) bool { _, ok := l.f.index[id]; return ok }
