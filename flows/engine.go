@@ -109,6 +109,8 @@ type step struct {
 	crisisKind string
 	// privacy is set when the privacy notice is due in this step.
 	privacy bool
+	// triaged caches the triage of s.Recent; remember clears it.
+	triaged *TriageResult
 }
 
 // Step moves a session one input forward. It never fails: whatever the input,
@@ -209,7 +211,7 @@ func (st *step) sayState() {
 // triage found in their words.
 func (st *step) categories() []string {
 	cats := slices.Clone(st.s.Chosen)
-	for _, c := range st.f.Triage(st.s.Recent...).Categories {
+	for _, c := range st.triage().Categories {
 		if !slices.Contains(cats, c) {
 			cats = append(cats, c)
 		}
@@ -283,7 +285,7 @@ func (st *step) text(raw string) {
 	switch {
 	case r.Next != "":
 		st.fire(evText)
-	case len(st.f.Triage(st.s.Recent...).Categories) > 0:
+	case len(st.triage().Categories) > 0:
 		st.fire(evFound)
 	default:
 		st.fire(evNotFound)
@@ -307,11 +309,21 @@ func (st *step) detour(v view) bool {
 	return true
 }
 
+// triage reads the resident's recent words, once per change of them.
+func (st *step) triage() TriageResult {
+	if st.triaged == nil {
+		r := st.f.Triage(st.s.Recent...)
+		st.triaged = &r
+	}
+	return *st.triaged
+}
+
 // remember keeps the resident's words for triage and for the case summary.
 func (st *step) remember(text string) {
 	if text == "" {
 		return
 	}
+	st.triaged = nil
 	st.s.Recent = append(st.s.Recent, clip(text, recentRunes))
 	if n := len(st.s.Recent); n > recentMessages {
 		st.s.Recent = slices.Clone(st.s.Recent[n-recentMessages:])
@@ -429,6 +441,7 @@ func (st *step) press(i int) {
 	case q.Erase:
 		locale := st.s.Locale
 		st.s = Session{State: st.f.Start}
+		st.triaged = nil
 		st.actions = append(st.actions, Erase{})
 		st.say(st.f.Text("delete_done", locale))
 	case q.Back:
@@ -459,6 +472,7 @@ func (st *step) event(e Event) {
 		}
 		st.s.Case, st.s.HandedOff, st.s.Urgent = "", false, false
 		st.s.Recent, st.s.Chosen, st.s.Choices = nil, nil, nil
+		st.triaged = nil
 		st.s.State = st.f.Start
 		st.machine.SetState(st.f.Start)
 		st.say(st.f.Text("case_closed", st.s.Locale))
@@ -506,7 +520,7 @@ func (st *step) handoffAction(fallback string) Handoff {
 	if len(cats) == 0 {
 		cats = []string{fallback}
 	}
-	tr := st.f.Triage(st.s.Recent...)
+	tr := st.triage()
 	h := Handoff{
 		Categories: cats,
 		Patterns:   tr.Patterns,
