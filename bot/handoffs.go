@@ -65,41 +65,42 @@ func (l *LogHandoffs) Open(_ context.Context, _ string, h flows.Handoff, key str
 
 // Escalate implements Handoffs.
 func (l *LogHandoffs) Escalate(_ context.Context, caseID string, h flows.Handoff, key string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.byKey[key]; ok {
+	if !l.first(key, caseID, "escalate") {
 		return nil
 	}
-	l.byKey[key] = caseID
-	l.events = append(l.events, "escalate "+caseID)
 	l.log.Warn("case escalated (no staff adapter configured)", "case", caseID, "urgent", h.Urgent, "crisis", h.Crisis)
 	return nil
 }
 
 // Relay implements Handoffs; the text is not logged.
 func (l *LogHandoffs) Relay(_ context.Context, caseID, _ string, key string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.byKey[key]; ok {
+	if !l.first(key, caseID, "relay") {
 		return nil
 	}
-	l.byKey[key] = caseID
-	l.events = append(l.events, "relay "+caseID)
 	l.log.Info("resident message for case (no staff adapter configured)", "case", caseID)
 	return nil
 }
 
 // Forget implements Handoffs; only the case id is logged.
 func (l *LogHandoffs) Forget(_ context.Context, caseID, key string) error {
+	if !l.first(key, caseID, "forget") {
+		return nil
+	}
+	l.log.Info("case cut from its resident (no staff adapter configured)", "case", caseID)
+	return nil
+}
+
+// first records that key's event happened to the case, and reports whether
+// this is its first time: the calls are idempotent by key.
+func (l *LogHandoffs) first(key, caseID, event string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.byKey[key]; ok {
-		return nil
+		return false
 	}
 	l.byKey[key] = caseID
-	l.events = append(l.events, "forget "+caseID)
-	l.log.Info("case cut from its resident (no staff adapter configured)", "case", caseID)
-	return nil
+	l.events = append(l.events, event+" "+caseID)
+	return true
 }
 
 // Events lists what happened, in order ("open C-…", "escalate C-…", "relay C-…", "forget C-…").
