@@ -7,8 +7,13 @@ import (
 
 // TriageResult is what triage found in what the resident wrote.
 type TriageResult struct {
-	// Crisis is the kind of the first crisis rule that matched, or empty.
-	Crisis string `json:"crisis_kind,omitempty"`
+	// Crisis is set when a crisis rule matched: the numbers and a person, at once.
+	Crisis bool `json:"crisis"`
+	// Check is set when the signal was not clear enough for a crisis verdict
+	// and the flow would ask the resident the safety check.
+	Check bool `json:"check"`
+	// Kind is the crisis kind of the verdict or the check, or empty.
+	Kind string `json:"crisis_kind,omitempty"`
 	// Categories are category ids ranked best first; empty when nothing matched.
 	Categories []string `json:"categories"`
 	// Patterns are the compound patterns that matched.
@@ -74,14 +79,14 @@ func (f *Flow) Triage(texts ...string) TriageResult {
 			prev = texts[i-1]
 		}
 		if k := f.triage.crisisRule(prev, text); k >= 0 {
-			res.Crisis = f.Crisis.Rules[k].Kind
+			res.Crisis, res.Kind = true, f.Crisis.Rules[k].Kind
 			break
 		}
 	}
 	crisisCategory := ""
-	if res.Crisis != "" {
+	if res.Crisis {
 		for _, r := range f.Crisis.Rules {
-			if r.Kind == res.Crisis {
+			if r.Kind == res.Kind {
 				crisisCategory = r.Category
 			}
 		}

@@ -85,7 +85,7 @@ func TestTriageOnVariedSet(t *testing.T) {
 		r := f.Triage(c.Text)
 		if c.Crisis {
 			crises++
-			if r.Crisis != "" {
+			if r.Crisis {
 				caught++
 			} else {
 				t.Logf("missed crisis: %q", c.Text)
@@ -93,9 +93,9 @@ func TestTriageOnVariedSet(t *testing.T) {
 			continue
 		}
 		calm++
-		if r.Crisis != "" {
+		if r.Crisis {
 			falseAlarms++
-			t.Logf("false alarm (%s): %q", r.Crisis, c.Text)
+			t.Logf("false alarm (%s): %q", r.Kind, c.Text)
 		}
 		if c.Want == nil {
 			continue

@@ -51,10 +51,13 @@ func loadFlow(path string) (*flows.Flow, error) {
 // flowFromArgs parses the --flow flag shared by the flows commands and loads
 // the flow; it also returns the path given and the other arguments. On
 // failure the flow is nil: the user was told and code is the exit code.
-func flowFromArgs(name string, args []string, stderr io.Writer) (f *flows.Flow, path string, rest []string, code int) {
+func flowFromArgs(name string, args []string, stderr io.Writer, more ...func(*flag.FlagSet)) (f *flows.Flow, path string, rest []string, code int) {
 	fset := flag.NewFlagSet(name, flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	fset.StringVar(&path, "flow", "", "flow file or folder (default: the embedded flow)")
+	for _, m := range more {
+		m(fset)
+	}
 	if err := fset.Parse(args); err != nil {
 		return nil, "", nil, 2
 	}
@@ -90,20 +93,23 @@ func runLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 }
 
 func runTriage(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f, _, _, code := flowFromArgs("flows triage", args, stderr)
+	var eval string
+	var verbose bool
+	f, _, _, code := flowFromArgs("flows triage", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&eval, "eval", "", "score a labelled TSV file (crisis|crisis:KIND|calm|calm:CATEGORY<TAB>message)")
+		fs.BoolVar(&verbose, "v", false, "with --eval: list every miss, alarm, check and misrouted message")
+	})
 	if f == nil {
 		return code
+	}
+	if eval != "" {
+		return runEval(f, eval, verbose, stdout, stderr)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	sc := newLineScanner(stdin)
 	for sc.Scan() {
-		r := f.Triage(sc.Text())
-		out := struct {
-			Crisis bool `json:"crisis"`
-			flows.TriageResult
-		}{r.Crisis != "", r}
-		if err := enc.Encode(out); err != nil {
+		if err := enc.Encode(f.Triage(sc.Text())); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
@@ -113,6 +119,42 @@ func runTriage(_ context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 1
 	}
 	return 0
+}
+
+// runEval scores triage on a labelled set and prints the figures; -v lists
+// the messages behind them.
+func runEval(f *flows.Flow, path string, verbose bool, stdout, stderr io.Writer) int {
+	file, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer file.Close()
+	set, err := flows.ParseEvalSet(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		return 1
+	}
+	r := f.Evaluate(set)
+	fmt.Fprintf(stdout, "%s: %d messages\n%s", path, len(set), r.Summary())
+	if verbose {
+		for _, group := range []struct {
+			title string
+			lines []flows.EvalLine
+		}{{"missed", r.Missed}, {"false alarm", r.Alarms}, {"check on calm", r.Checked}, {"misrouted", r.Misrouted}} {
+			for _, l := range group.lines {
+				fmt.Fprintf(stdout, "%s\t%d\t%s\t%s\t%s→%v\n", group.title, l.Line, label(l.Labelled), l.Text, l.Got.Kind, l.Got.Categories)
+			}
+		}
+	}
+	return 0
+}
+
+func label(l flows.Labelled) string {
+	if l.Crisis {
+		return "crisis:" + l.Kind
+	}
+	return "calm:" + l.Category
 }
 
 func runGraph(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
