@@ -48,10 +48,11 @@ type decoder struct {
 }
 
 var (
-	posType   = reflect.TypeFor[Pos]()
-	textType  = reflect.TypeFor[Text]()
-	yamlLine  = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
-	kindNames = map[yaml.Kind]string{
+	posType    = reflect.TypeFor[Pos]()
+	textType   = reflect.TypeFor[Text]()
+	phraseType = reflect.TypeFor[Phrase]()
+	yamlLine   = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
+	kindNames  = map[yaml.Kind]string{
 		yaml.MappingNode: "a set of keys", yaml.SequenceNode: "a list",
 		yaml.ScalarNode: "a single value", yaml.DocumentNode: "a document",
 	}
@@ -107,6 +108,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Struct:
 		if v.Type() == textType {
 			d.decodeText(n, v, path)
+			return
+		}
+		if v.Type() == phraseType {
+			if n.Kind != yaml.ScalarNode {
+				d.problems.add(d.pos(n), "%s should be a phrase, found %s", path, kindNames[n.Kind])
+				return
+			}
+			v.Set(reflect.ValueOf(Phrase{Pos: d.pos(n), Text: n.Value}))
 			return
 		}
 		d.decodeStruct(n, v, path)

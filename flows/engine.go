@@ -111,6 +111,8 @@ type step struct {
 	privacy bool
 	// triaged caches the triage of s.Recent; remember clears it.
 	triaged *TriageResult
+	// cur is the message of this step, read once.
+	cur *message
 }
 
 // Step moves a session one input forward. It never fails: whatever the input,
@@ -231,7 +233,11 @@ func (st *step) categoryNames() string {
 
 func (st *step) text(raw string) {
 	text := strings.TrimSpace(clip(raw, maxTextRunes))
+	st.cur = st.f.triage.read(text)
 	if st.crisis(text) {
+		return
+	}
+	if st.s.CheckOpen && st.answerCheck(st.f.triage.checkAnswer(st.cur), text) {
 		return
 	}
 	if i, ok := st.labelMatch(text); ok {
@@ -239,11 +245,10 @@ func (st *step) text(raw string) {
 		return
 	}
 	state := st.f.States[st.f.index[st.s.State]]
-	v := newView(text)
 	if st.s.HandedOff {
 		// Staff have the case: the resident's words go to them, except the
 		// two things a resident can always do alone.
-		if st.detour(v) {
+		if st.detour() {
 			return
 		}
 		if Normalize(text) == "" && !strings.ContainsFunc(text, unicode.IsGraphic) {
@@ -251,38 +256,43 @@ func (st *step) text(raw string) {
 			st.say(st.f.Text("handoff_done", st.s.Locale))
 			return
 		}
-		if len(st.f.triage.human.matches(v)) > 0 {
+		if st.f.triage.human.any(st.cur) {
 			st.say(st.f.Text("handoff_done", st.s.Locale))
 		}
+		st.remember(text)
 		st.relay(text)
 		return
 	}
-	if len(st.f.triage.human.matches(v)) > 0 {
+	if st.f.triage.human.any(st.cur) {
 		st.remember(text)
 		st.fire(evHuman)
 		return
 	}
-	if st.detour(v) {
+	if st.detour() {
 		return
 	}
-	if st.s.PrevCase != "" && v.joined != "" {
+	if st.s.PrevCase != "" && len(st.cur.a.sentences) > 0 {
 		// The resident comes back after staff closed their case: straight to a
 		// person, on a new case linked to the old one.
 		st.remember(text)
 		st.fire(evHuman)
 		return
 	}
-	r := state.Text
-	if r == nil {
-		st.fire(evHuman) // the linter refuses this; never a dead end regardless
-		return
-	}
-	if r.Next == "" && st.f.triage.greetingOnly(text) {
+	if state.Text != nil && state.Text.Next == "" && st.f.triage.greetingOnly(st.cur) {
 		st.sayState()
 		return
 	}
 	st.remember(text)
+	st.route()
+}
+
+// route sends the resident's remembered words on from the current state:
+// where free text goes, or where triage says.
+func (st *step) route() {
+	r := st.f.States[st.f.index[st.s.State]].Text
 	switch {
+	case r == nil:
+		st.fire(evHuman) // the linter refuses this; never a dead end regardless
 	case r.Next != "":
 		st.fire(evText)
 	case len(st.triage().Categories) > 0:
@@ -294,12 +304,12 @@ func (st *step) text(raw string) {
 
 // detour opens the delete or language choice when asked for, remembering
 // where to come back to; these work in every state, with staff or not.
-func (st *step) detour(v view) bool {
+func (st *step) detour() bool {
 	var event string
 	switch {
-	case len(st.f.triage.del.matches(v)) > 0:
+	case st.f.triage.del.any(st.cur):
 		event = evDelete
-	case len(st.f.triage.language.matches(v)) > 0:
+	case st.f.triage.language.any(st.cur):
 		event = evLanguage
 	default:
 		return false
@@ -312,10 +322,24 @@ func (st *step) detour(v view) bool {
 // triage reads the resident's recent words, once per change of them.
 func (st *step) triage() TriageResult {
 	if st.triaged == nil {
-		r := st.f.Triage(st.s.Recent...)
+		r := st.f.triageMessages(st.recentMessages())
 		st.triaged = &r
 	}
 	return *st.triaged
+}
+
+// recentMessages are the resident's recent words, read for triage; the
+// current message is read once and shared.
+func (st *step) recentMessages() []*message {
+	msgs := make([]*message, len(st.s.Recent))
+	for i, text := range st.s.Recent {
+		if st.cur != nil && i == len(st.s.Recent)-1 && text == clip(st.cur.text, recentRunes) && st.cur.text == text {
+			msgs[i] = st.cur
+			continue
+		}
+		msgs[i] = st.f.triage.read(text)
+	}
+	return msgs
 }
 
 // remember keeps the resident's words for triage and for the case summary.
@@ -330,19 +354,59 @@ func (st *step) remember(text string) {
 	}
 }
 
-// crisis checks the crisis rules on this message (with the one before it, for
-// a phrase split in two) and, on a match, gives the numbers and hands off
-// urgently, in this very step.
+// crisis checks the crisis rules on this message (with the one before it,
+// for a phrase split in two) and, on a clear match, gives the numbers and
+// hands off urgently, in this very step. Signs that are not clear add up
+// over the recent messages: enough of them are a crisis too; fewer ask the
+// safety check.
 func (st *step) crisis(text string) bool {
-	prev := ""
-	if n := len(st.s.Recent); n > 0 && !st.s.HandedOff {
-		prev = st.s.Recent[n-1]
+	t := st.f.triage
+	cur := t.crisisOf(st.cur)
+	if cur.rule < 0 {
+		if n := len(st.s.Recent); n > 0 && !st.s.HandedOff && utf8.RuneCountInString(st.s.Recent[n-1]) <= splitPhraseRunes {
+			if joint := t.crisisOf(t.read(st.s.Recent[n-1] + text)); joint.rule >= 0 {
+				cur = joint
+			}
+		}
 	}
-	k := st.f.triage.crisisRule(prev, text)
-	if k < 0 {
+	if cur.rule >= 0 {
+		st.crisisAnswer(cur.rule, text, "")
+		return true
+	}
+	if len(cur.signs) == 0 || st.s.Crisis != "" {
 		return false
 	}
+	var readings []crisisReading
+	for _, m := range st.recentMessages() {
+		readings = append(readings, t.crisisOf(m))
+	}
+	rk := t.assess(append(readings, cur))
+	if rk.crisis {
+		st.crisisAnswer(rk.rule, text, "")
+		return true
+	}
+	if st.s.CheckOpen || st.s.Checked != "" {
+		// Asked already: the answer stands until the signs add up.
+		return false
+	}
+	st.askCheck(rk.rule, text)
+	return true
+}
+
+// splitPhraseRunes is the longest previous message read together with the
+// current one: a phrase split in two ("死に" / "たい") comes in short pieces.
+const splitPhraseRunes = 20
+
+// crisisAnswer gives the numbers of crisis rule k and hands off urgently,
+// or escalates the open case. answer is the safety check's answer that led
+// here, if any.
+func (st *step) crisisAnswer(k int, text, answer string) {
 	rule := st.f.Crisis.Rules[k]
+	st.s.CheckOpen, st.s.CheckTries = false, 0
+	st.s.Crisis = rule.Kind
+	if answer != "" {
+		st.s.Checked = answer
+	}
 	st.say(rule.Message.In(st.s.Locale, st.f.Locale()) + "\n\n" + st.numbers(rule))
 	if st.s.HandedOff {
 		h := st.handoffAction(rule.Category)
@@ -350,14 +414,18 @@ func (st *step) crisis(text string) bool {
 		h.Categories = prepend(h.Categories, rule.Category)
 		st.actions = append(st.actions, h)
 		st.s.Urgent = true
-		st.relay(text)
-		return true
+		if answer == "" {
+			st.remember(text)
+			st.relay(text)
+		}
+		return
 	}
-	st.remember(text)
+	if answer == "" {
+		st.remember(text)
+	}
 	st.s.Chosen = prepend(st.s.Chosen, rule.Category)
 	st.crisisKind = rule.Kind
 	st.fire(evCrisis)
-	return true
 }
 
 func prepend(list []string, id string) []string {
@@ -411,6 +479,10 @@ func (st *step) labelMatch(text string) (int, bool) {
 }
 
 func (st *step) choice(data string) {
+	if answer, ok := strings.CutPrefix(data, checkPrefix); ok {
+		st.checkChoice(answer)
+		return
+	}
 	id, idx, ok := strings.Cut(data, ":")
 	i, err := strconv.Atoi(idx)
 	state := st.f.States[st.f.index[st.s.State]]
@@ -472,6 +544,7 @@ func (st *step) event(e Event) {
 		}
 		st.s.Case, st.s.HandedOff, st.s.Urgent = "", false, false
 		st.s.Recent, st.s.Chosen, st.s.Choices = nil, nil, nil
+		st.s.Crisis, st.s.CheckKind, st.s.CheckOpen, st.s.CheckTries, st.s.Checked = "", "", false, 0, ""
 		st.triaged = nil
 		st.s.State = st.f.Start
 		st.machine.SetState(st.f.Start)
@@ -529,6 +602,8 @@ func (st *step) handoffAction(fallback string) Handoff {
 		Said:       slices.Clone(st.s.Recent),
 		Chose:      slices.Clone(st.s.Choices),
 		Reopen:     st.s.PrevCase,
+		Checked:    st.s.Checked,
+		CheckKind:  st.s.CheckKind,
 	}
 	for _, id := range cats {
 		if c, ok := st.f.Category(id); ok && c.Urgent {

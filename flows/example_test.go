@@ -33,6 +33,6 @@ func ExampleFlow_Step() {
 
 func ExampleFlow_Triage() {
 	r := flows.Default().Triage("80代の母と、ひきこもりの息子のことで")
-	fmt.Println(r.Categories[:2], r.Compound, r.Crisis == "")
-	// Output: [elderly isolation] true true
+	fmt.Println(r.Categories[:2], r.Compound, r.Crisis)
+	// Output: [elderly isolation] true false
 }

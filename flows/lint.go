@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ikawaha/kagome/v2/tokenizer"
 )
 
 // LINE's limits on quick replies, which a flow must respect to be shown at all.
@@ -37,10 +39,12 @@ func (f *Flow) compile() Problems {
 	for _, msg := range f.Hours.compile() {
 		l.add(f.Hours.Pos.or(f.Pos), "%s", msg)
 	}
+	l.concepts()
+	l.safetyCheck()
+	l.problems = append(l.problems, f.compileTriage()...)
 	if len(l.problems) == 0 {
 		l.reachability()
 	}
-	f.compileTriage()
 	f.buildEvents()
 	return l.problems
 }
@@ -248,6 +252,12 @@ func (l *linter) crisis() {
 		if len(r.Phrases) == 0 {
 			l.add(r.Pos, "%s has no phrases, so it can never fire", what)
 		}
+		if len(f.Concepts) > 0 {
+			l.fragments(what, r.Phrases, r.Signs)
+		}
+		if r.Check.ByLocale != nil {
+			l.text(r.Check, r.Pos, what+" check")
+		}
 		if len(r.Numbers) == 0 {
 			l.add(r.Pos, "%s shows no numbers: list at least 119 or 110", what)
 		}
@@ -270,6 +280,63 @@ func (l *linter) crisis() {
 	default:
 		if h := f.States[f.index[c.Next]].Handoff; h == nil || !h.Urgent {
 			l.add(pos, "crisis: next goes to %q, which is not an urgent handoff state (give it \"handoff: {urgent: true}\")", c.Next)
+		}
+	}
+}
+
+func (l *linter) concepts() {
+	seen := map[string]bool{}
+	for _, c := range l.f.Concepts {
+		switch {
+		case !conceptID.MatchString(c.ID):
+			l.add(c.Pos, "concept id %q: use lower-case letters, digits and \"_\", starting with a letter (die, high_place)", c.ID)
+		case seen[c.ID]:
+			l.add(c.Pos, "two concepts are called %q; ids must be unique", c.ID)
+		}
+		seen[c.ID] = true
+		if len(c.Words) == 0 {
+			l.add(c.Pos, "concept %q has no words", c.ID)
+		}
+	}
+}
+
+// safetyCheck checks the question asked when the crisis signal is not clear.
+func (l *linter) safetyCheck() {
+	f := l.f
+	c := f.Crisis.Check
+	signs := false
+	for _, r := range f.Crisis.Rules {
+		signs = signs || len(r.Signs) > 0
+	}
+	if c.Message.ByLocale == nil && !signs && len(f.Crisis.Lower) == 0 {
+		return // a flow without signs never asks
+	}
+	pos := c.Pos.or(f.Crisis.Pos.or(f.Pos))
+	l.text(c.Message, pos, "crisis.check message")
+	for _, b := range []struct {
+		t    Text
+		name string
+	}{{c.Yes, "yes"}, {c.Unsure, "unsure"}, {c.No, "no"}} {
+		l.text(b.t, pos, "crisis.check "+b.name)
+		for loc, label := range b.t.ByLocale {
+			if n := utf8.RuneCountInString(label); n > maxLabelRunes {
+				l.add(b.t.Pos, "crisis.check %s %q is %d characters in %q; LINE allows at most %d", b.name, label, n, loc, maxLabelRunes)
+			}
+		}
+	}
+	l.text(c.Thanks, pos, "crisis.check thanks")
+	kinds := map[string]bool{}
+	for _, r := range f.Crisis.Rules {
+		kinds[r.Kind] = true
+	}
+	for _, lw := range f.Crisis.Lower {
+		if len(lw.Phrases) == 0 {
+			l.add(lw.Pos, "crisis.lower %q has no phrases", lw.ID)
+		}
+		for _, k := range lw.Kinds {
+			if !kinds[k] {
+				l.add(lw.Pos, "crisis.lower %q names the kind %q, which no crisis rule has", lw.ID, k)
+			}
 		}
 	}
 }
@@ -446,4 +513,70 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(rb)]
+}
+
+// fragments refuses crisis phrases that stop in the middle of a word
+// (首をつ, 手首を切, 殴られ). Substrings were how a phrase list once followed
+// Japanese grammar; phrases now match every form of their words, and a
+// fragment matches inside words it was never meant for.
+func (l *linter) fragments(what string, lists ...[]Phrase) {
+	for _, list := range lists {
+		for _, p := range list {
+			if strings.ContainsAny(p.Text, "*+~") || isASCII(p.Text) {
+				continue
+			}
+			if whole, ok := fragmentOf(p.Text); ok {
+				hint := ""
+				if whole != "" {
+					hint = fmt.Sprintf(": write the whole word, e.g. %q", whole)
+				}
+				l.add(p.Pos, "%s: %q stops in the middle of a word%s. Phrases match every form of their words (殴られる also finds 殴られた, 殴られてる), so a fragment is never needed", what, p.Text, hint)
+			}
+		}
+	}
+}
+
+// nonFinal are the conjugation forms a word takes only when more follows.
+var nonFinal = map[string]bool{
+	"未然形": true, "未然ウ接続": true, "未然ヌ接続": true, "未然レル接続": true, "連用形": true,
+	"連用タ接続": true, "連用テ接続": true, "連用ゴザイ接続": true, "連用デ接続": true,
+	"連用ニ接続": true, "仮定形": true, "仮定縮約１": true, "体言接続特殊": true, "体言接続特殊２": true,
+}
+
+// fragmentOf reports whether a phrase ends inside a word, and the whole
+// word it likely stands for ("" when none can be told).
+func fragmentOf(phrase string) (string, bool) {
+	ks := sharedTokenizer().Analyze(prepare(phrase), tokenizer.Normal)
+	for len(ks) > 0 && strings.TrimSpace(ks[len(ks)-1].Surface) == "" {
+		ks = ks[:len(ks)-1]
+	}
+	if len(ks) == 0 {
+		return "", false
+	}
+	feat := func(k tokenizer.Token, i int) string { v, _ := k.FeatureAt(i); return v }
+	last := ks[len(ks)-1]
+	pos, pos1 := feat(last, 0), feat(last, 1)
+	// A stray single kana after a word is a misread ending: 首をつ, 払えな.
+	if len(ks) > 1 && utf8.RuneCountInString(last.Surface) == 1 && isKana(last.Surface) &&
+		(pos == "助動詞" && feat(last, 6) == "つ" || pos1 == "終助詞") {
+		if before := ks[len(ks)-2]; nonFinal[feat(before, 5)] || feat(before, 0) == "助詞" {
+			return "", true
+		}
+	}
+	if len(ks) > 1 && pos == "助詞" && pos1 == "格助詞" {
+		return "", true // 意識が: what follows decides the meaning
+	}
+	if len(ks) > 1 && utf8.RuneCountInString(last.Surface) == 1 && !isKana(last.Surface) &&
+		(pos1 == "形容動詞語幹" || pos1 == "固有名詞" || nonFinal[feat(last, 5)]) {
+		return "", true // 手首を切, 電車に飛び込: a stem
+	}
+	if nonFinal[feat(last, 5)] {
+		var b strings.Builder
+		for _, k := range ks[:len(ks)-1] {
+			b.WriteString(k.Surface)
+		}
+		b.WriteString(feat(last, 6))
+		return b.String(), true
+	}
+	return "", false
 }

@@ -63,6 +63,8 @@ type Flow struct {
 	Hours Hours `yaml:"hours"`
 	// States are the conversation states.
 	States []State `yaml:"states"`
+	// Concepts are named word lists that phrases combine ("die + wish").
+	Concepts []Concept `yaml:"concepts"`
 
 	// Files lists the files the flow was read from, in order.
 	Files []string `yaml:"-"`
@@ -72,6 +74,26 @@ type Flow struct {
 	catIx  map[string]int // category id -> position in Categories
 	triage *triager
 	events fsm.Events
+}
+
+// Phrase is one entry of a phrase list, where it was written. It is a word
+// or phrase (死にたい, 首を吊る, kill myself, 死に*たい), or a combination of
+// concepts and words: "a + b" when b follows a as part of the same phrase
+// (死に + たい), "a ~ b" when they come within a few words of each other in
+// one sentence, in either order.
+type Phrase struct {
+	Pos  Pos
+	Text string
+}
+
+// Concept is a named list of words that mean one thing for triage (dying,
+// a wish, a high place), so that phrases can combine meanings instead of
+// listing every sentence.
+type Concept struct {
+	Pos Pos `yaml:"-"`
+	// ID is how phrases refer to it; lower-case letters, digits and "_".
+	ID    string   `yaml:"id"`
+	Words []Phrase `yaml:"words"`
 }
 
 // Locale is one language the flow speaks.
@@ -90,13 +112,13 @@ type Intents struct {
 	// Language opens the language choice.
 	Language Intent `yaml:"language"`
 	// Greetings are phrases that alone are never triaged as a need.
-	Greetings []string `yaml:"greetings"`
+	Greetings []Phrase `yaml:"greetings"`
 }
 
 // Intent is a set of phrases that leads to one state.
 type Intent struct {
 	Pos     Pos      `yaml:"-"`
-	Phrases []string `yaml:"phrases"`
+	Phrases []Phrase `yaml:"phrases"`
 	Next    string   `yaml:"next"`
 }
 
@@ -107,8 +129,8 @@ type Category struct {
 	Name    Text     `yaml:"name"`
 	Team    string   `yaml:"team"`
 	Channel string   `yaml:"channel"`
-	Phrases []string `yaml:"phrases"`
-	Except  []string `yaml:"except"`
+	Phrases []Phrase `yaml:"phrases"`
+	Except  []Phrase `yaml:"except"`
 	// Urgent marks every case of this category urgent (violence, for example).
 	Urgent bool `yaml:"urgent"`
 }
@@ -119,8 +141,8 @@ type Pattern struct {
 	ID         string   `yaml:"id"`
 	Name       Text     `yaml:"name"`
 	Categories []string `yaml:"categories"`
-	Phrases    []string `yaml:"phrases"`
-	Except     []string `yaml:"except"`
+	Phrases    []Phrase `yaml:"phrases"`
+	Except     []Phrase `yaml:"except"`
 }
 
 // Crisis is the global crisis rule set.
@@ -132,6 +154,49 @@ type Crisis struct {
 	Numbers []Number `yaml:"numbers"`
 	// Rules are checked in order on every input; the first that matches wins.
 	Rules []CrisisRule `yaml:"rules"`
+	// Check is the safety check asked when the signal is not clear.
+	Check SafetyCheck `yaml:"check"`
+	// Lower lists contexts that turn a crisis verdict into a safety check:
+	// hyperbole, a topic, the past, things rather than people.
+	Lower []Lower `yaml:"lower"`
+	// SignsForCrisis is how many different signs in the resident's recent
+	// messages count as a crisis (3 when zero).
+	SignsForCrisis int `yaml:"signs_for_crisis"`
+}
+
+// SafetyCheck is the direct, kind question a gatekeeper asks when unsure
+// ("もしかして、消えたい・死にたいと思うほどつらいですか？"), and its answers.
+type SafetyCheck struct {
+	Pos Pos `yaml:"-"`
+	// Message is the question when a rule has no check of its own.
+	Message Text `yaml:"message"`
+	// Yes, Unsure and No are the button labels; yes and unsure lead to the
+	// crisis answer and a person, no goes on with the conversation.
+	Yes    Text `yaml:"yes"`
+	Unsure Text `yaml:"unsure"`
+	No     Text `yaml:"no"`
+	// Thanks is said after "no", before the conversation goes on.
+	Thanks Text `yaml:"thanks"`
+	// Answers are typed answers taken as pressing a button.
+	Answers CheckAnswers `yaml:"answers"`
+}
+
+// CheckAnswers are phrases that answer the safety check in words.
+type CheckAnswers struct {
+	Pos    Pos      `yaml:"-"`
+	Yes    []Phrase `yaml:"yes"`
+	Unsure []Phrase `yaml:"unsure"`
+	No     []Phrase `yaml:"no"`
+}
+
+// Lower is a context that lowers a crisis verdict found in the same
+// sentence to a safety check: it never silences it.
+type Lower struct {
+	Pos Pos    `yaml:"-"`
+	ID  string `yaml:"id"`
+	// Kinds are the crisis kinds it applies to; all when empty.
+	Kinds   []string `yaml:"kinds"`
+	Phrases []Phrase `yaml:"phrases"`
 }
 
 // Number is an emergency or help line.
@@ -148,10 +213,17 @@ type CrisisRule struct {
 	Pos  Pos    `yaml:"-"`
 	Kind string `yaml:"kind"`
 	// Category is the category the urgent case is filed under.
-	Category string   `yaml:"category"`
-	Phrases  []string `yaml:"phrases"`
-	Except   []string `yaml:"except"`
-	Message  Text     `yaml:"message"`
+	Category string `yaml:"category"`
+	// Phrases are clear signs: a match is a crisis at once.
+	Phrases []Phrase `yaml:"phrases"`
+	// Signs are signs that are not clear alone: one asks the safety check,
+	// several in the recent messages count as a crisis.
+	Signs []Phrase `yaml:"signs"`
+	// Except cancels the phrases and signs it overlaps (死ぬほど笑った).
+	Except  []Phrase `yaml:"except"`
+	Message Text     `yaml:"message"`
+	// Check is the safety-check question for this kind.
+	Check Text `yaml:"check"`
 	// Numbers are Number ids, shown in this order.
 	Numbers []string `yaml:"numbers"`
 }

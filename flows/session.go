@@ -37,6 +37,16 @@ type Session struct {
 	OutOfHoursDay string `json:"o,omitempty"`
 	// PrevCase is the closed case a new case should be linked to.
 	PrevCase string `json:"pk,omitempty"`
+	// Crisis is the crisis kind the resident was last given the numbers for.
+	Crisis string `json:"cr,omitempty"`
+	// CheckKind is the crisis kind of the last safety check asked;
+	// CheckOpen is set while it waits for an answer, and CheckTries counts
+	// messages that were not an answer.
+	CheckKind  string `json:"ck,omitempty"`
+	CheckOpen  bool   `json:"co,omitempty"`
+	CheckTries int    `json:"ct,omitempty"`
+	// Checked is the answer to the last safety check: yes, unsure or no.
+	Checked string `json:"cd,omitempty"`
 }
 
 // MarshalSession encodes a session as compact versioned JSON.
@@ -97,7 +107,7 @@ type Input struct {
 }
 
 // Action is something the shell must do after a Step. The concrete types are
-// Reply, Handoff, Relay, Erase and SetLocale.
+// Reply, Handoff, Relay, Check, Erase and SetLocale.
 type Action interface{ action() }
 
 // Reply is a message to the resident.
@@ -131,6 +141,10 @@ type Handoff struct {
 	Chose []string
 	// Reopen is the closed case this new one follows, if any.
 	Reopen string
+	// Checked is the answer to the safety check asked before, if one was
+	// (yes, unsure or no), and CheckKind the kind it asked about: staff see it.
+	Checked   string
+	CheckKind string
 }
 
 // Relay asks the shell to pass what the resident sent into the open case.
@@ -139,6 +153,10 @@ type Relay struct {
 	// Text is the message, or a short marker such as "[sticker]" for non-text.
 	Text string
 }
+
+// Check tells the shell the safety check was asked about Kind: the reply
+// carries the question, and the shell can show it on the case and count it.
+type Check struct{ Kind string }
 
 // Erase asks the shell to delete everything kept about the resident.
 type Erase struct{}
@@ -149,5 +167,6 @@ type SetLocale struct{ Locale string }
 func (Reply) action()     {}
 func (Handoff) action()   {}
 func (Relay) action()     {}
+func (Check) action()     {}
 func (Erase) action()     {}
 func (SetLocale) action() {}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -20,84 +21,351 @@ type TriageResult struct {
 	Patterns []string `json:"patterns,omitempty"`
 	// Compound is set when two or more categories or a pattern matched.
 	Compound bool `json:"compound"`
+	// Why says what matched, for the people who tune the rules:
+	// "crisis suicide: 死に + たい", "check suicide: 遺書 (lowered by topic)",
+	// "elderly: 介護".
+	Why []string `json:"why,omitempty"`
 }
+
+// defaultSignsForCrisis is how many different signs make a crisis when the
+// flow does not say.
+const defaultSignsForCrisis = 3
 
 // triager holds the flow's phrase rules compiled for matching.
 type triager struct {
-	crisis     []rule // parallel to Flow.Crisis.Rules
-	categories []rule // parallel to Flow.Categories
-	patterns   []rule // parallel to Flow.Patterns
-	human      rule
-	del        rule
-	language   rule
-	greetings  rule
+	lx         *lexicon
+	crisis     []crisisRule // parallel to Flow.Crisis.Rules
+	lower      []lowerRule  // parallel to Flow.Crisis.Lower
+	categories []ruleSet    // parallel to Flow.Categories
+	patterns   []ruleSet    // parallel to Flow.Patterns
+	human      ruleSet
+	del        ruleSet
+	language   ruleSet
+	greetings  ruleSet
+	answers    [3]ruleSet // yes, unsure, no
+	signsFor   int
 }
 
-func (f *Flow) compileTriage() {
-	t := &triager{}
-	for _, c := range f.Crisis.Rules {
-		t.crisis = append(t.crisis, compileRule(c.Phrases, c.Except))
+// ruleSet is a list of phrases with exceptions that cancel the matches
+// they overlap.
+type ruleSet struct {
+	exprs  []expr
+	except []expr
+}
+
+type crisisRule struct {
+	kind    string
+	phrases []expr
+	signs   []expr
+	except  []expr
+}
+
+type lowerRule struct {
+	id    string
+	kinds []string
+	exprs []expr
+}
+
+// compiler turns phrase lists into rule sets, reporting entries that do
+// not compile where they were written.
+type compiler struct {
+	lx       *lexicon
+	concepts map[string][]int
+	problems *Problems
+}
+
+func (c *compiler) exprs(list []Phrase) []expr {
+	out := make([]expr, 0, len(list))
+	for _, p := range list {
+		if strings.TrimSpace(p.Text) == "" {
+			c.problems.add(p.Pos, "this phrase is empty: write the words to look for, or remove the line")
+			continue
+		}
+		e, err := compileExpr(p.Text, c.lx, c.concepts)
+		if err != nil {
+			c.problems.add(p.Pos, "%v", err)
+			continue
+		}
+		out = append(out, e)
 	}
-	for _, c := range f.Categories {
-		t.categories = append(t.categories, compileRule(c.Phrases, c.Except))
+	return out
+}
+
+func (c *compiler) set(phrases, except []Phrase) ruleSet {
+	return ruleSet{exprs: c.exprs(phrases), except: c.exprs(except)}
+}
+
+// compileTriage builds the matchers of every phrase list; what does not
+// compile is reported as a problem of the flow.
+func (f *Flow) compileTriage() Problems {
+	var problems Problems
+	c := &compiler{lx: newLexicon(), concepts: map[string][]int{}, problems: &problems}
+	for _, k := range f.Concepts {
+		var ids []int
+		for _, w := range k.Words {
+			if strings.ContainsAny(w.Text, "+~") && strings.ContainsAny(w.Text, " ") {
+				problems.add(w.Pos, "concept %q: %q is a combination; a concept lists plain words and phrases", k.ID, w.Text)
+				continue
+			}
+			if id := c.lx.add(w.Text); id >= 0 {
+				ids = append(ids, id)
+			} else {
+				problems.add(w.Pos, "concept %q: %q has no letters to match", k.ID, w.Text)
+			}
+		}
+		if k.ID != "" {
+			c.concepts[k.ID] = ids
+		}
+	}
+	t := &triager{lx: c.lx, signsFor: f.Crisis.SignsForCrisis}
+	if t.signsFor <= 0 {
+		t.signsFor = defaultSignsForCrisis
+	}
+	for _, r := range f.Crisis.Rules {
+		t.crisis = append(t.crisis, crisisRule{
+			kind: r.Kind, phrases: c.exprs(r.Phrases), signs: c.exprs(r.Signs), except: c.exprs(r.Except),
+		})
+	}
+	for _, l := range f.Crisis.Lower {
+		t.lower = append(t.lower, lowerRule{id: l.ID, kinds: l.Kinds, exprs: c.exprs(l.Phrases)})
+	}
+	for _, cat := range f.Categories {
+		t.categories = append(t.categories, c.set(cat.Phrases, cat.Except))
 	}
 	for _, p := range f.Patterns {
-		t.patterns = append(t.patterns, compileRule(p.Phrases, p.Except))
+		t.patterns = append(t.patterns, c.set(p.Phrases, p.Except))
 	}
-	t.human = compileRule(f.Intents.Human.Phrases, nil)
-	t.del = compileRule(f.Intents.Delete.Phrases, nil)
-	t.language = compileRule(f.Intents.Language.Phrases, nil)
-	t.greetings = compileRule(f.Intents.Greetings, nil)
+	t.human = c.set(f.Intents.Human.Phrases, nil)
+	t.del = c.set(f.Intents.Delete.Phrases, nil)
+	t.language = c.set(f.Intents.Language.Phrases, nil)
+	t.greetings = c.set(f.Intents.Greetings, nil)
+	a := f.Crisis.Check.Answers
+	t.answers = [3]ruleSet{c.set(a.Yes, nil), c.set(a.Unsure, nil), c.set(a.No, nil)}
 	f.triage = t
+	return problems
 }
 
-// crisisRule returns the index of the first crisis rule matching cur, or cur
-// written right after prev (a phrase split over two messages, "死に" / "たい"),
-// or -1. prev on its own was checked when it arrived.
-func (t *triager) crisisRule(prev, cur string) int {
-	views := []view{newView(cur)}
-	if prev != "" {
-		views = append(views, newView(prev+cur))
+// message is one message read for triage: its sentences and every place a
+// word of the flow matched in it.
+type message struct {
+	text string
+	a    analysis
+	h    hits
+}
+
+func (t *triager) read(text string) *message {
+	a := analyse(text)
+	return &message{text: text, a: a, h: t.lx.match(a)}
+}
+
+// termPlaces are the places where any of the words matched.
+func (m *message) termPlaces(ids []int) []place {
+	if len(ids) == 1 {
+		return m.h[ids[0]]
 	}
-	for _, v := range views {
-		for k, r := range t.crisis {
-			if len(r.matches(v)) > 0 {
-				return k
+	var out []place
+	for _, id := range ids {
+		out = append(out, m.h[id]...)
+	}
+	return out
+}
+
+// find returns the places where e matched outside every exception.
+func find(m *message, e expr, except []expr) []place {
+	ps := e.places(m)
+	if len(ps) == 0 || len(except) == 0 {
+		return ps
+	}
+	var cut []place
+	for _, x := range except {
+		cut = append(cut, x.places(m)...)
+	}
+	out := ps[:0:0]
+	for _, p := range ps {
+		if !slices.ContainsFunc(cut, func(c place) bool { return c.sent == p.sent && c.start < p.end && p.start < c.end }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// matched returns the entries of rs that match m.
+func (rs ruleSet) matched(m *message) []string {
+	var out []string
+	for _, e := range rs.exprs {
+		if len(find(m, e, rs.except)) > 0 {
+			out = append(out, e.raw)
+		}
+	}
+	return out
+}
+
+func (rs ruleSet) any(m *message) bool {
+	for _, e := range rs.exprs {
+		if len(find(m, e, rs.except)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// sign is a reason for the safety check: a sign of a crisis rule, or a
+// clear phrase that its context lowered.
+type sign struct {
+	rule int
+	// key tells signs apart: the same sign twice adds nothing.
+	key string
+	why string
+}
+
+// crisisReading is what the crisis rules found in one message.
+type crisisReading struct {
+	rule  int // the first rule with a clear match, or -1
+	why   string
+	signs []sign
+}
+
+// crisisOf reads one message against the crisis rules, in order.
+func (t *triager) crisisOf(m *message) crisisReading {
+	r := crisisReading{rule: -1}
+	for k, rule := range t.crisis {
+		for i, e := range rule.phrases {
+			for _, p := range find(m, e, rule.except) {
+				if by := t.loweredBy(m, rule.kind, p.sent); by != "" {
+					r.signs = append(r.signs, sign{rule: k, key: fmt.Sprintf("%d:p%d", k, i), why: fmt.Sprintf("%s (lowered by %s)", e.raw, by)})
+					continue
+				}
+				r.rule, r.why = k, e.raw
+				return r
+			}
+		}
+		for i, e := range rule.signs {
+			if len(find(m, e, rule.except)) > 0 {
+				r.signs = append(r.signs, sign{rule: k, key: fmt.Sprintf("%d:s%d", k, i), why: e.raw})
 			}
 		}
 	}
-	return -1
+	return r
+}
+
+// loweredBy names the context in the sentence that lowers a clear match of
+// kind to a check, or "".
+func (t *triager) loweredBy(m *message, kind string, sent int) string {
+	for _, l := range t.lower {
+		if len(l.kinds) > 0 && !slices.Contains(l.kinds, kind) {
+			continue
+		}
+		for _, e := range l.exprs {
+			for _, p := range e.places(m) {
+				if p.sent == sent {
+					return l.id
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// risk is what the crisis rules make of several messages together: a
+// clear match in any of them, or signs that add up.
+type risk struct {
+	rule int // the crisis rule of the verdict or the check, or -1
+	// crisis is set for a verdict; check for the safety check.
+	crisis, check bool
+	signs         []sign // distinct, oldest first
+	why           []string
+}
+
+// assess adds up the crisis readings of messages, oldest first.
+func (t *triager) assess(readings []crisisReading) risk {
+	r := risk{rule: -1}
+	for _, c := range readings {
+		if c.rule >= 0 && !r.crisis {
+			r.rule, r.crisis = c.rule, true
+			r.why = append(r.why, fmt.Sprintf("crisis %s: %s", t.crisis[c.rule].kind, c.why))
+		}
+		for _, s := range c.signs {
+			if !slices.ContainsFunc(r.signs, func(o sign) bool { return o.key == s.key }) {
+				r.signs = append(r.signs, s)
+			}
+		}
+	}
+	if r.crisis || len(r.signs) == 0 {
+		return r
+	}
+	// The rule with the most signs names the kind; on a tie, the first listed.
+	count := make([]int, len(t.crisis))
+	for _, s := range r.signs {
+		count[s.rule]++
+	}
+	r.rule = 0
+	for k := range count {
+		if count[k] > count[r.rule] {
+			r.rule = k
+		}
+	}
+	verdict := "check"
+	if len(r.signs) >= t.signsFor {
+		r.crisis = true
+		verdict = "crisis"
+	} else {
+		r.check = true
+	}
+	for _, s := range r.signs {
+		r.why = append(r.why, fmt.Sprintf("%s %s: %s", verdict, t.crisis[s.rule].kind, s.why))
+	}
+	return r
 }
 
 // Triage reads the texts together (the resident's recent messages, oldest
-// first) and ranks the categories they point to. Crisis rules come first.
+// first): crisis rules first, then the categories they point to.
 func (f *Flow) Triage(texts ...string) TriageResult {
+	msgs := make([]*message, len(texts))
+	for i, s := range texts {
+		msgs[i] = f.triage.read(s)
+	}
+	return f.triageMessages(msgs)
+}
+
+func (f *Flow) triageMessages(msgs []*message) TriageResult {
+	readings := make([]crisisReading, len(msgs))
+	for i, m := range msgs {
+		readings[i] = f.triage.crisisOf(m)
+	}
+	rk := f.triage.assess(readings)
+	res := f.categorise(msgs)
+	res.Crisis, res.Check = rk.crisis, rk.check
+	res.Why = append(rk.why, res.Why...)
+	if rk.rule >= 0 && (rk.crisis || rk.check) {
+		rule := f.Crisis.Rules[rk.rule]
+		res.Kind = rule.Kind
+		if rk.crisis {
+			// The team that takes the urgent case comes first, as in the engine.
+			res.Categories = prepend(res.Categories, rule.Category)
+		} else if !slices.Contains(res.Categories, rule.Category) {
+			res.Categories = append(res.Categories, rule.Category)
+		}
+	}
+	res.Compound = len(res.Patterns) > 0 || len(res.Categories) >= 2
+	return res
+}
+
+// categorise ranks the categories by how many places in the messages
+// their phrases matched (synonyms on one place count once), patterns adding
+// one to each of their categories; on a tie the category listed first wins.
+func (f *Flow) categorise(msgs []*message) TriageResult {
 	res := TriageResult{Categories: []string{}}
-	for i, text := range texts {
-		prev := ""
-		if i > 0 {
-			prev = texts[i-1]
-		}
-		if k := f.triage.crisisRule(prev, text); k >= 0 {
-			res.Crisis, res.Kind = true, f.Crisis.Rules[k].Kind
-			break
-		}
-	}
-	crisisCategory := ""
-	if res.Crisis {
-		for _, r := range f.Crisis.Rules {
-			if r.Kind == res.Kind {
-				crisisCategory = r.Category
-			}
-		}
-	}
-	v := newView(strings.Join(texts, "\n"))
+	t := f.triage
 	scores := make([]int, len(f.Categories))
-	for i, r := range f.triage.categories {
-		scores[i] = len(r.matches(v))
+	for i, rs := range t.categories {
+		n, why := rs.places(msgs)
+		scores[i] = n
+		if n > 0 {
+			res.Why = append(res.Why, f.Categories[i].ID+": "+strings.Join(why, ", "))
+		}
 	}
-	for i, r := range f.triage.patterns {
-		if len(r.matches(v)) == 0 {
+	for i, rs := range t.patterns {
+		if n, _ := rs.places(msgs); n == 0 {
 			continue
 		}
 		res.Patterns = append(res.Patterns, f.Patterns[i].ID)
@@ -113,42 +381,77 @@ func (f *Flow) Triage(texts ...string) TriageResult {
 			order = append(order, i)
 		}
 	}
-	// Stable: on a tie, the category the administrator listed first wins.
 	slices.SortStableFunc(order, func(a, b int) int { return scores[b] - scores[a] })
-	if crisisCategory != "" {
-		// The team that takes the urgent case comes first, as in the engine.
-		res.Categories = append(res.Categories, crisisCategory)
-	}
 	for _, i := range order {
-		if id := f.Categories[i].ID; id != crisisCategory {
-			res.Categories = append(res.Categories, id)
-		}
+		res.Categories = append(res.Categories, f.Categories[i].ID)
 	}
-	res.Compound = len(res.Patterns) > 0 || len(res.Categories) >= 2
 	return res
 }
 
-// greetingOnly reports whether s says nothing but greetings ("こんにちは！",
+// places counts the separate places in msgs where phrases of rs matched
+// (overlapping matches are one place), and names the phrases.
+func (rs ruleSet) places(msgs []*message) (int, []string) {
+	n := 0
+	var why []string
+	for _, m := range msgs {
+		var got []place
+		for _, e := range rs.exprs {
+			ps := find(m, e, rs.except)
+			if len(ps) > 0 && !slices.Contains(why, e.raw) {
+				why = append(why, e.raw)
+			}
+			for _, p := range ps {
+				merged := false
+				for k, g := range got {
+					if g.sent == p.sent && g.start < p.end && p.start < g.end {
+						got[k] = place{g.sent, min(g.start, p.start), max(g.end, p.end)}
+						merged = true
+						break
+					}
+				}
+				if !merged {
+					got = append(got, p)
+				}
+			}
+		}
+		n += len(got)
+	}
+	return n, why
+}
+
+// greetingOnly reports whether m says nothing but greetings ("こんにちは！",
 // "hello"), which is never triaged as a need.
-func (t *triager) greetingOnly(s string) bool {
-	v := newView(s)
-	if v.joined == "" || len(t.greetings.phrases) == 0 {
+func (t *triager) greetingOnly(m *message) bool {
+	if len(m.a.sentences) == 0 || len(t.greetings.exprs) == 0 {
 		return false
 	}
-	// Whole-word ASCII greetings go first, while spaces still mark words.
-	rest := " " + v.spaced + " "
-	for _, p := range t.greetings.phrases {
-		if p.ascii {
-			for strings.Contains(rest, " "+p.text+" ") {
-				rest = strings.ReplaceAll(rest, " "+p.text+" ", " ")
+	covered := make([][]bool, len(m.a.sentences))
+	for i, sn := range m.a.sentences {
+		covered[i] = make([]bool, len(sn.text))
+	}
+	for _, e := range t.greetings.exprs {
+		for _, p := range e.places(m) {
+			for b := p.start; b < p.end; b++ {
+				covered[p.sent][b] = true
 			}
 		}
 	}
-	rest = strings.ReplaceAll(rest, " ", "")
-	for _, p := range t.greetings.phrases {
-		if !p.ascii {
-			rest = strings.ReplaceAll(rest, p.text, "")
+	for _, c := range covered {
+		if slices.Contains(c, false) {
+			return false
 		}
 	}
-	return rest == ""
+	return true
+}
+
+// checkAnswer reads a typed answer to the safety check: "yes", "unsure",
+// "no", or "" when the words are not an answer. "No" needs the words to be
+// only that, since "いいえ、本当は死にたい" is not a no.
+func (t *triager) checkAnswer(m *message) string {
+	for i, name := range []string{"yes", "unsure", "no"} {
+		if t.answers[i].any(m) {
+			return name
+		}
+	}
+	return ""
 }

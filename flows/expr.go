@@ -1,0 +1,204 @@
+package flows
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// An expr is one compiled phrase-list entry: a single word or phrase, or
+// terms joined by operators, read left to right:
+//
+//	a + b   b follows a as part of one phrase: only grammar words between
+//	        (死に + たい, 生き + たい + ない);
+//	a ~ b   a and b in one sentence, at most nearWords words apart, in
+//	        either order (生きる ~ 意味 ~ ない).
+//
+// A term is a concept id (its words) or a word written out.
+type expr struct {
+	raw   string
+	terms [][]int // word ids of each term
+	ops   []byte
+	// names are the terms as written, for explanations.
+	names []string
+}
+
+// nearWords is how many content words may sit between the two sides of "~".
+const nearWords = 3
+
+var conceptID = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// compileExpr compiles one entry; concepts maps concept ids to word ids.
+// Errors are written for the administrator who wrote the entry.
+func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, error) {
+	e := expr{raw: raw}
+	fields := strings.Fields(raw)
+	isExpr := false
+	for _, f := range fields {
+		if f == "+" || f == "~" {
+			isExpr = true
+		}
+	}
+	if !isExpr {
+		// A single phrase, which may have spaces (kill myself), or one concept.
+		if ids, ok := concepts[strings.TrimSpace(raw)]; ok {
+			e.terms, e.names = [][]int{ids}, []string{strings.TrimSpace(raw)}
+			return e, nil
+		}
+		id := lx.add(raw)
+		if id < 0 {
+			return e, fmt.Errorf("%q has no letters to match", raw)
+		}
+		e.terms, e.names = [][]int{{id}}, []string{raw}
+		return e, nil
+	}
+	wantTerm := true
+	for _, f := range fields {
+		switch {
+		case f == "+" || f == "~":
+			if wantTerm {
+				return e, fmt.Errorf("%q: %q needs a word or concept on each side", raw, f)
+			}
+			e.ops = append(e.ops, f[0])
+			wantTerm = true
+			continue
+		case !wantTerm:
+			return e, fmt.Errorf("%q: put + or ~ between %q and the word before it (a phrase with spaces cannot be part of a combination)", raw, f)
+		}
+		wantTerm = false
+		if ids, ok := concepts[f]; ok {
+			e.terms, e.names = append(e.terms, ids), append(e.names, f)
+			continue
+		}
+		if conceptID.MatchString(f) {
+			return e, fmt.Errorf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, f, suggest(f, concepts))
+		}
+		id := lx.add(f)
+		if id < 0 {
+			return e, fmt.Errorf("%q: %q has no letters to match", raw, f)
+		}
+		e.terms, e.names = append(e.terms, []int{id}), append(e.names, f)
+	}
+	if wantTerm {
+		return e, fmt.Errorf("%q ends with an operator: add the word or concept after it", raw)
+	}
+	return e, nil
+}
+
+func suggest(id string, concepts map[string][]int) string {
+	best, bestD := "", 3
+	for c := range concepts {
+		if d := editDistance(id, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// places returns where the expression matched in the message.
+func (e expr) places(m *message) []place {
+	cur := m.termPlaces(e.terms[0])
+	for i, op := range e.ops {
+		if len(cur) == 0 {
+			return nil
+		}
+		next := m.termPlaces(e.terms[i+1])
+		var out []place
+		for _, x := range cur {
+			for _, y := range next {
+				if x.sent != y.sent {
+					continue
+				}
+				sn := m.a.sentences[x.sent]
+				ok := false
+				switch op {
+				case '+':
+					ok = attached(sn, x, y)
+				case '~':
+					ok = near(sn, x, y)
+				}
+				if ok {
+					out = appendPlace(out, place{x.sent, min(x.start, y.start), max(x.end, y.end)})
+				}
+			}
+		}
+		cur = out
+	}
+	return cur
+}
+
+func appendPlace(ps []place, p place) []place {
+	for _, o := range ps {
+		if o == p {
+			return ps
+		}
+	}
+	return append(ps, p)
+}
+
+// attached reports whether y follows x with only grammar words between, in
+// either reading of the sentence.
+func attached(sn sentence, x, y place) bool {
+	if y.start < x.end {
+		// y overlaps x: it counts when it carries on past x (死にたい read as
+		// 死に and as たい).
+		return y.start >= x.start && y.end > x.end
+	}
+	if y.start == x.end {
+		return true
+	}
+	for _, toks := range [][]token{sn.toks, sn.alt} {
+		if toks != nil && onlyGrammar(toks, x.end, y.start) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyGrammar reports whether the bytes [from, to) are covered by at most
+// maxSkip grammar words.
+func onlyGrammar(toks []token, from, to int) bool {
+	n, at := 0, from
+	for _, t := range toks {
+		if t.end <= from || t.start >= to {
+			continue
+		}
+		if t.start != at || !t.fn || t.end > to {
+			return false
+		}
+		at = t.end
+		if n++; n > maxSkip {
+			return false
+		}
+	}
+	return at == to
+}
+
+// near reports whether x and y are at most nearWords content words apart.
+func near(sn sentence, x, y place) bool {
+	if x.start > y.start {
+		x, y = y, x
+	}
+	if y.start <= x.end {
+		return true
+	}
+	best := -1
+	for _, toks := range [][]token{sn.toks, sn.alt} {
+		if toks == nil {
+			continue
+		}
+		n := 0
+		for _, t := range toks {
+			if t.start >= x.end && t.end <= y.start && !t.fn {
+				n++
+			}
+		}
+		if best < 0 || n < best {
+			best = n
+		}
+	}
+	return best <= nearWords
+}

@@ -1,0 +1,414 @@
+package flows
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ikawaha/kagome/v2/tokenizer"
+	"golang.org/x/text/unicode/norm"
+)
+
+// A word is one phrase an administrator wrote (死にたい, 首を吊る, kill
+// myself), compiled so that it meets the resident's words however they bend
+// them. It matches in three ways, and a match anywhere is a match:
+//
+//   - by dictionary forms: 首を吊る also meets 首吊った and 首をつってしまう,
+//     because each word is compared by its lemma, particles between content
+//     words may differ, and grammar words may sit between;
+//   - by writing: the folded phrase as a substring of the folded sentence,
+//     for what the tokenizer reads badly (hiragana-only text, slang);
+//   - by reading: the phrase's kana reading as a substring, so that 家賃
+//     meets やちん; only readings of three kana or more, since shorter ones
+//     would be found inside unrelated words.
+//
+// A phrase with "*" (死に*たい) matches by writing only: its pieces in order,
+// at most maxGapRunes apart.
+type word struct {
+	raw string
+	// elems are the phrase's words by dictionary form; empty when the phrase
+	// has a "*" or the tokenizer made nothing of it.
+	elems []elem
+	// pieces are the parts of a Latin phrase with "*", word by word.
+	pieces [][]elem
+	// surfaces are the folded writings and readings matched as substrings;
+	// each is a list of pieces (more than one with "*").
+	surfaces [][]string
+	// short surfaces (one or two runes) must start at a word boundary.
+	latin bool
+}
+
+// elem is one word of a phrase by dictionary form.
+type elem struct {
+	lemma, surf string
+	// yomi is the lemma's reading; it matches a resident's word only when one
+	// of the two is written in kana, so that 着る never meets 切る.
+	yomi string
+	kana bool
+}
+
+// maxGapRunes is how far apart the pieces of a phrase written with "*" may
+// be: "消え*たい" matches "消えてしまいたい" but not two unrelated sentences.
+// Latin words are longer, so ASCII phrases get twice the room.
+const maxGapRunes = 8
+
+// maxSkip is how many grammar words may sit between two words of a phrase:
+// 死ん・で・しまい・たい still reads as 死ぬ + たい.
+const maxSkip = 4
+
+// caseParticles are left out of a phrase's words, so that 首を吊る meets
+// 首吊る and 首は吊らない alike: residents drop and swap them freely.
+var caseParticles = map[string]bool{"格助詞": true, "係助詞": true, "連体化": true}
+
+func compileWord(raw string) (word, bool) {
+	w := word{raw: raw}
+	if strings.Contains(raw, "*") {
+		var pieces []string
+		for _, p := range strings.Split(raw, "*") {
+			if f := foldPhrase(p); f != "" {
+				pieces = append(pieces, f)
+			}
+		}
+		if len(pieces) == 0 {
+			return word{}, false
+		}
+		w.latin = isASCII(strings.Join(pieces, ""))
+		if !w.latin {
+			w.surfaces = [][]string{pieces}
+			return w, true
+		}
+		// Latin pieces are whole words: "want * die" is want, then die
+		// within a few words.
+		for _, p := range strings.Split(raw, "*") {
+			if e := latinElems(p); len(e) > 0 {
+				w.pieces = append(w.pieces, e)
+			}
+		}
+		return w, len(w.pieces) > 0
+	}
+	f := foldPhrase(raw)
+	if f == "" {
+		return word{}, false
+	}
+	w.latin = isASCII(f)
+	ks := sharedTokenizer().Analyze(prepare(raw), tokenizer.Normal)
+	var reading strings.Builder
+	readable := true
+	prev := rune(0)
+	for _, k := range ks {
+		surf, last := foldWord(k.Surface, prev)
+		if surf == "" {
+			continue
+		}
+		prev = last
+		r, ok := k.FeatureAt(7)
+		if !ok || r == "*" || r == "" {
+			if isKana(k.Surface) {
+				r = k.Surface
+			} else {
+				readable = false
+			}
+		}
+		reading.WriteString(r)
+		pos1, _ := k.FeatureAt(1)
+		if p, _ := k.FeatureAt(0); p == "助詞" && caseParticles[pos1] {
+			continue
+		}
+		e := elem{surf: surf, lemma: surf, kana: isKana(k.Surface)}
+		if base, ok := k.FeatureAt(6); ok && base != "*" && base != "" {
+			e.lemma, _ = foldWord(base, 0)
+		}
+		if w.latin {
+			e.lemma = stemLatin(surf)
+		}
+		e.yomi = lemmaReading(k.Surface, baseOr(k), r)
+		w.elems = append(w.elems, e)
+	}
+	if w.latin {
+		// Latin phrases match as whole words, by token only.
+		return w, len(w.elems) > 0
+	}
+	w.surfaces = [][]string{{f}}
+	if y, _ := foldWord(reading.String(), 0); readable && y != f && utf8.RuneCountInString(y) >= 3 {
+		w.surfaces = append(w.surfaces, []string{y})
+	}
+	return w, true
+}
+
+// latinElems splits a Latin phrase into whole words.
+func latinElems(s string) []elem {
+	var out []elem
+	for _, f := range strings.FieldsFunc(foldLatin(s), func(r rune) bool { return r == ' ' }) {
+		out = append(out, elem{surf: f, lemma: stemLatin(f)})
+	}
+	return out
+}
+
+// foldLatin folds a Latin phrase word by word, keeping the spaces between.
+func foldLatin(s string) string {
+	var words []string
+	for _, f := range strings.FieldsFunc(nfkc(s), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '\'' || r >= 0x80)
+	}) {
+		if w, _ := foldWord(f, 0); w != "" {
+			words = append(words, w)
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// prepare is the form the tokenizer reads.
+func prepare(s string) string { return fixSmallVowels(nfkc(s)) }
+
+func nfkc(s string) string { return norm.NFKC.String(s) }
+
+// foldPhrase folds a whole phrase the way sentence text is folded.
+func foldPhrase(s string) string {
+	f, _ := foldWord(nfkc(s), 0)
+	return f
+}
+
+// place is where something matched: in which sentence, and the byte range of
+// its text.
+type place struct {
+	sent       int
+	start, end int
+}
+
+// lexicon is every distinct word of a flow, indexed for one pass per sentence.
+type lexicon struct {
+	words []word
+	ids   map[string]int
+	// byLemma indexes phrases by the forms of their first word.
+	byLemma map[string][]int
+	// bySurface indexes surface forms by their first byte.
+	bySurface [256][]surfaceRef
+}
+
+type surfaceRef struct {
+	word   int
+	pieces []string
+}
+
+func newLexicon() *lexicon {
+	return &lexicon{ids: map[string]int{}, byLemma: map[string][]int{}}
+}
+
+// add compiles raw once and returns its id, or -1 when it says nothing.
+func (lx *lexicon) add(raw string) int {
+	raw = strings.TrimSpace(raw)
+	if id, ok := lx.ids[raw]; ok {
+		return id
+	}
+	w, ok := compileWord(raw)
+	if !ok {
+		lx.ids[raw] = -1
+		return -1
+	}
+	id := len(lx.words)
+	lx.words = append(lx.words, w)
+	lx.ids[raw] = id
+	first := w.elems
+	if len(w.pieces) > 0 {
+		first = w.pieces[0]
+	}
+	if len(first) > 0 {
+		e := first[0]
+		for _, k := range uniq(e.lemma, e.surf, e.yomi) {
+			lx.byLemma[k] = append(lx.byLemma[k], id)
+		}
+	}
+	for _, pieces := range w.surfaces {
+		c := pieces[0][0]
+		lx.bySurface[c] = append(lx.bySurface[c], surfaceRef{word: id, pieces: pieces})
+	}
+	return id
+}
+
+func uniq(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s == "" {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			dup = dup || o == s
+		}
+		if !dup {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// hits are the spans where each word of the lexicon matched in a message.
+type hits map[int][]place
+
+// match finds every word of the lexicon in the analysed message.
+func (lx *lexicon) match(a analysis) hits {
+	h := hits{}
+	for si, sn := range a.sentences {
+		lx.matchTokens(h, si, sn.toks)
+		if sn.alt != nil {
+			lx.matchTokens(h, si, sn.alt)
+		}
+		lx.matchSurfaces(h, si, sn)
+	}
+	return h
+}
+
+func (h hits) add(id int, sp place) {
+	for _, o := range h[id] {
+		if o == sp {
+			return
+		}
+	}
+	h[id] = append(h[id], sp)
+}
+
+func (lx *lexicon) matchTokens(h hits, si int, toks []token) {
+	for i, t := range toks {
+		for _, k := range uniq(t.lemma, t.surf, t.yomi) {
+			for _, id := range lx.byLemma[k] {
+				w := lx.words[id]
+				if len(w.pieces) > 0 {
+					if end, ok := matchPieces(w.pieces, toks, i); ok {
+						h.add(id, place{si, t.start, toks[end].end})
+					}
+					continue
+				}
+				if end, ok := matchElems(w.elems, toks, i); ok {
+					h.add(id, place{si, t.start, toks[end].end})
+				}
+			}
+		}
+	}
+}
+
+// matchElems matches a phrase's words from toks[i], letting grammar words
+// sit between them, and returns the index of the last token matched.
+func matchElems(elems []elem, toks []token, i int) (int, bool) {
+	if !elems[0].meets(toks[i]) {
+		return 0, false
+	}
+	at := i
+	for _, e := range elems[1:] {
+		found := false
+		for j := at + 1; j < len(toks) && j <= at+1+maxSkip; j++ {
+			if e.meets(toks[j]) {
+				at, found = j, true
+				break
+			}
+			if !toks[j].fn {
+				break
+			}
+		}
+		if !found {
+			return 0, false
+		}
+	}
+	return at, true
+}
+
+// maxGapWords is how many words may sit between the pieces of a Latin
+// phrase with "*": "want * die" meets "I want to just die".
+const maxGapWords = 4
+
+// matchPieces matches a Latin "*" phrase from toks[i].
+func matchPieces(pieces [][]elem, toks []token, i int) (int, bool) {
+	end, ok := matchElems(pieces[0], toks, i)
+	if !ok {
+		return 0, false
+	}
+	for _, p := range pieces[1:] {
+		found := false
+		for j := end + 1; j < len(toks) && j <= end+1+maxGapWords; j++ {
+			if e, ok := matchElems(p, toks, j); ok {
+				end, found = e, true
+				break
+			}
+		}
+		if !found {
+			return 0, false
+		}
+	}
+	return end, true
+}
+
+func (e elem) meets(t token) bool {
+	if t.latin {
+		return e.lemma == t.lemma || e.surf == t.surf
+	}
+	if e.lemma == t.lemma || e.surf == t.surf || e.surf == t.lemma {
+		return true
+	}
+	// Readings: only when one side is written in kana (やちん meets 家賃,
+	// 着る does not meet 切る).
+	if e.kana || isKana(t.surf) {
+		return e.yomi != "" && (e.yomi == t.yomi || e.yomi == t.lemma || e.lemma == t.yomi)
+	}
+	return false
+}
+
+func (lx *lexicon) matchSurfaces(h hits, si int, sn sentence) {
+	text := sn.text
+	for i := 0; i < len(text); i++ {
+		for _, ref := range lx.bySurface[text[i]] {
+			w := lx.words[ref.word]
+			if w.latin {
+				continue
+			}
+			if !strings.HasPrefix(text[i:], ref.pieces[0]) {
+				continue
+			}
+			end, ok := rest(text, i+len(ref.pieces[0]), ref.pieces[1:])
+			if !ok {
+				continue
+			}
+			if utf8.RuneCountInString(ref.pieces[0]) <= 2 && len(ref.pieces) == 1 && !startsWord(sn, i) {
+				continue
+			}
+			h.add(ref.word, place{si, i, end})
+		}
+	}
+}
+
+// startsWord reports whether a word of either reading starts at byte i.
+func startsWord(sn sentence, i int) bool {
+	for _, toks := range [][]token{sn.toks, sn.alt} {
+		for _, t := range toks {
+			if t.start == i {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rest matches the pieces of a "*" phrase after the first, each within
+// maxGapRunes of the one before, and returns where the match ends.
+func rest(hay string, at int, pieces []string) (int, bool) {
+	for _, part := range pieces {
+		window := hay[at:]
+		if cut := byteOffset(window, maxGapRunes+utf8.RuneCountInString(part)); cut < len(window) {
+			window = window[:cut]
+		}
+		i := strings.Index(window, part)
+		if i < 0 {
+			return 0, false
+		}
+		at += i + len(part)
+	}
+	return at, true
+}
+
+// byteOffset is the byte index of the n-th rune of s, or len(s).
+func byteOffset(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
+}
