@@ -75,6 +75,8 @@ type EvalReport struct {
 	FalseAlarms, Checks int
 	// Top2 counts calm messages with a category whose label is among the first two ranked; Categorised those with a category.
 	Top2, Categorised int
+	// ByKind counts crisis messages and those caught, per labelled kind.
+	ByKind map[string][2]int
 	// Missed, Alarms, Checked and Misrouted are the lines behind the counts, for a person to read.
 	Missed, Alarms, Checked, Misrouted []EvalLine
 }
@@ -89,12 +91,18 @@ type EvalLine struct {
 // A calm message labelled general counts as right when triage finds nothing,
 // since unclear text goes to the general team.
 func (f *Flow) Evaluate(set []Labelled) EvalReport {
-	var r EvalReport
+	r := EvalReport{ByKind: map[string][2]int{}}
 	for _, l := range set {
 		got := f.Triage(l.Text)
 		line := EvalLine{Labelled: l, Got: got}
 		if l.Crisis {
 			r.Crisis++
+			k := r.ByKind[l.Kind]
+			k[0]++
+			if got.Crisis || got.Check {
+				k[1]++
+			}
+			r.ByKind[l.Kind] = k
 			switch {
 			case got.Crisis:
 				r.Caught++
@@ -142,6 +150,18 @@ func (r EvalReport) Summary() string {
 		r.Caught, r.Crisis, pct(r.Caught, r.Crisis), r.Alarmed, r.Caught-r.Alarmed)
 	if r.KindLabelled > 0 {
 		fmt.Fprintf(&b, "crisis kind right: %d/%d %s\n", r.KindRight, r.KindLabelled, pct(r.KindRight, r.KindLabelled))
+		kinds := make([]string, 0, len(r.ByKind))
+		for k := range r.ByKind {
+			kinds = append(kinds, k)
+		}
+		slices.Sort(kinds)
+		b.WriteString("caught by kind:")
+		for _, k := range kinds {
+			if k != "" {
+				fmt.Fprintf(&b, " %s %d/%d", k, r.ByKind[k][1], r.ByKind[k][0])
+			}
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "false alarms on calm: %d/%d %s\n", r.FalseAlarms, r.Calm, pct(r.FalseAlarms, r.Calm))
 	fmt.Fprintf(&b, "checks on calm: %d/%d %s\n", r.Checks, r.Calm, pct(r.Checks, r.Calm))

@@ -3,6 +3,7 @@ package flows
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -98,15 +99,15 @@ func suggest(id string, concepts map[string][]int) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// places returns where the expression matched in the message.
-func (e expr) places(m *message) []place {
-	cur := m.termPlaces(e.terms[0])
+// matches returns where the expression matched in the message.
+func (e expr) matches(m *message) []match {
+	cur := termMatches(m, e.terms[0])
 	for i, op := range e.ops {
 		if len(cur) == 0 {
 			return nil
 		}
-		next := m.termPlaces(e.terms[i+1])
-		var out []place
+		next := termMatches(m, e.terms[i+1])
+		var out []match
 		for _, x := range cur {
 			for _, y := range next {
 				if x.sent != y.sent {
@@ -116,12 +117,16 @@ func (e expr) places(m *message) []place {
 				ok := false
 				switch op {
 				case '+':
-					ok = attached(sn, x, y)
+					ok = attached(sn, x.place, y.place)
 				case '~':
-					ok = near(sn, x, y)
+					ok = near(sn, x.place, y.place)
 				}
-				if ok {
-					out = appendPlace(out, place{x.sent, min(x.start, y.start), max(x.end, y.end)})
+				if !ok {
+					continue
+				}
+				p := place{x.sent, min(x.start, y.start), max(x.end, y.end)}
+				if !slices.ContainsFunc(out, func(o match) bool { return o.place == p }) {
+					out = append(out, match{place: p, words: append(slices.Clip(x.words), y.words...)})
 				}
 			}
 		}
@@ -130,13 +135,23 @@ func (e expr) places(m *message) []place {
 	return cur
 }
 
-func appendPlace(ps []place, p place) []place {
-	for _, o := range ps {
-		if o == p {
-			return ps
-		}
+// places returns where the expression matched, without its words.
+func (e expr) places(m *message) []place {
+	ms := e.matches(m)
+	out := make([]place, len(ms))
+	for i, x := range ms {
+		out[i] = x.place
 	}
-	return append(ps, p)
+	return out
+}
+
+func termMatches(m *message, ids []int) []match {
+	ps := m.termPlaces(ids)
+	out := make([]match, len(ps))
+	for i, p := range ps {
+		out[i] = match{place: p, words: []place{p}}
+	}
+	return out
 }
 
 // attached reports whether y follows x with only grammar words between, in
@@ -178,7 +193,17 @@ func onlyGrammar(toks []token, from, to int) bool {
 }
 
 // near reports whether x and y are at most nearWords content words apart.
-func near(sn sentence, x, y place) bool {
+func near(sn sentence, x, y place) bool { return within(sn, x, y, nearWords) }
+
+// latinWords is the room "~" gives between English words, which carry
+// fewer meanings each than Japanese ones (my elderly neighbour said her son
+// hits her).
+const latinWords = 7
+
+// within reports whether x and y are at most n content words apart: nouns,
+// verbs and adjectives count; grammar words, adverbs and light verbs (する,
+// なる, いる) do not.
+func within(sn sentence, x, y place, n int) bool {
 	if x.start > y.start {
 		x, y = y, x
 	}
@@ -190,15 +215,22 @@ func near(sn sentence, x, y place) bool {
 		if toks == nil {
 			continue
 		}
-		n := 0
+		words, latin := 0, 0
 		for _, t := range toks {
-			if t.start >= x.end && t.end <= y.start && !t.fn {
-				n++
+			if t.start >= x.end && t.end <= y.start && t.counts {
+				words++
+				if t.latin {
+					latin++
+				}
 			}
 		}
-		if best < 0 || n < best {
-			best = n
+		if latin > 0 && words == latin && n < latinWords {
+			// English between: count it against the wider room.
+			words = words * n / latinWords
+		}
+		if best < 0 || words < best {
+			best = words
 		}
 	}
-	return best <= nearWords
+	return best <= n
 }

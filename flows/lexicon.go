@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -33,8 +34,11 @@ type word struct {
 	// surfaces are the folded writings and readings matched as substrings;
 	// each is a list of pieces (more than one with "*").
 	surfaces [][]string
-	// short surfaces (one or two runes) must start at a word boundary.
 	latin bool
+	// inflects is set when the phrase ends in a word that conjugates (a verb,
+	// an adjective, an auxiliary): by writing it then matches whole words
+	// only, so 吊る is not found inside 吊るす.
+	inflects bool
 }
 
 // elem is one word of a phrase by dictionary form.
@@ -44,6 +48,11 @@ type elem struct {
 	// of the two is written in kana, so that 着る never meets 切る.
 	yomi string
 	kana bool
+	// fn marks a grammar word. Written in its dictionary form (たい, ない) it
+	// matches all its forms; written otherwise (たら) only that form, since
+	// たら is not た.
+	fn   bool
+	conj string
 }
 
 // maxGapRunes is how far apart the pieces of a phrase written with "*" may
@@ -113,7 +122,9 @@ func compileWord(raw string) (word, bool) {
 		if p, _ := k.FeatureAt(0); p == "助詞" && caseParticles[pos1] {
 			continue
 		}
-		e := elem{surf: surf, lemma: surf, kana: isKana(k.Surface)}
+		pos, _ := k.FeatureAt(0)
+		e := elem{surf: surf, lemma: surf, kana: isKana(k.Surface), conj: conjClass(k),
+			fn: pos == "助詞" || pos == "助動詞" || pos1 == "非自立" || pos1 == "接尾"}
 		if base, ok := k.FeatureAt(6); ok && base != "*" && base != "" {
 			e.lemma, _ = foldWord(base, 0)
 		}
@@ -122,10 +133,17 @@ func compileWord(raw string) (word, bool) {
 		}
 		e.yomi = lemmaReading(k.Surface, baseOr(k), r)
 		w.elems = append(w.elems, e)
+		w.inflects = e.conj != ""
 	}
 	if w.latin {
 		// Latin phrases match as whole words, by token only.
 		return w, len(w.elems) > 0
+	}
+	if len(w.elems) > 1 && !slices.ContainsFunc(w.elems, func(e elem) bool { return !e.fn }) {
+		// Only grammar words (から・だ read out of からだ): by writing alone,
+		// or they would match in every sentence. A single grammar word
+		// (たい, れる) is meant as such, for combinations.
+		w.elems = nil
 	}
 	w.surfaces = [][]string{{f}}
 	if y, _ := foldWord(reading.String(), 0); readable && y != f && utf8.RuneCountInString(y) >= 3 {
@@ -157,7 +175,26 @@ func foldLatin(s string) string {
 }
 
 // prepare is the form the tokenizer reads.
-func prepare(s string) string { return fixSmallVowels(nfkc(s)) }
+func prepare(s string) string { return fixSmallVowels(joinContractions(nfkc(s))) }
+
+// joinContractions writes English contractions as one word (don't → dont),
+// which is how residents who skip the apostrophe write them anyway.
+func joinContractions(s string) string {
+	if !strings.ContainsAny(s, "'’") {
+		return s
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		if (r == '\'' || r == '’') && i > 0 && i+1 < len(rs) && isLatinLetter(rs[i-1]) && isLatinLetter(rs[i+1]) {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isLatinLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 
 func nfkc(s string) string { return norm.NFKC.String(s) }
 
@@ -172,6 +209,13 @@ func foldPhrase(s string) string {
 type place struct {
 	sent       int
 	start, end int
+}
+
+// match is where an expression matched, and where each of its words did:
+// an exception that covers one of them cancels the whole.
+type match struct {
+	place
+	words []place
 }
 
 // lexicon is every distinct word of a flow, indexed for one pass per sentence.
@@ -299,7 +343,7 @@ func matchElems(elems []elem, toks []token, i int) (int, bool) {
 				at, found = j, true
 				break
 			}
-			if !toks[j].fn {
+			if !toks[j].skip {
 				break
 			}
 		}
@@ -339,13 +383,25 @@ func (e elem) meets(t token) bool {
 	if t.latin {
 		return e.lemma == t.lemma || e.surf == t.surf
 	}
-	if e.lemma == t.lemma || e.surf == t.surf || e.surf == t.lemma {
+	if e.surf == t.surf {
+		return true
+	}
+	if e.fn {
+		return e.surf == e.lemma && e.lemma == t.lemma
+	}
+	if t.fn {
+		return false // a grammar word never stands in for a content word
+	}
+	if e.conj != "" && t.conj != "" && e.conj != t.conj {
+		return false // homophones: 居る and 要る are both いる in kana
+	}
+	if e.lemma == t.lemma || e.surf == t.lemma {
 		return true
 	}
 	// Readings: only when one side is written in kana (やちん meets 家賃,
-	// 着る does not meet 切る).
+	// 着る does not meet 切る), and never a single kana (刃 is not は).
 	if e.kana || isKana(t.surf) {
-		return e.yomi != "" && (e.yomi == t.yomi || e.yomi == t.lemma || e.lemma == t.yomi)
+		return utf8.RuneCountInString(e.yomi) >= 2 && (e.yomi == t.yomi || e.yomi == t.lemma || e.lemma == t.yomi)
 	}
 	return false
 }
@@ -365,7 +421,7 @@ func (lx *lexicon) matchSurfaces(h hits, si int, sn sentence) {
 			if !ok {
 				continue
 			}
-			if utf8.RuneCountInString(ref.pieces[0]) <= 2 && len(ref.pieces) == 1 && !startsWord(sn, i) {
+			if len(ref.pieces) == 1 && !w.looseSurface() && !wholeWords(sn, i, end) {
 				continue
 			}
 			h.add(ref.word, place{si, i, end})
@@ -373,13 +429,25 @@ func (lx *lexicon) matchSurfaces(h hits, si int, sn sentence) {
 	}
 }
 
-// startsWord reports whether a word of either reading starts at byte i.
-func startsWord(sn sentence, i int) bool {
+// looseSurface reports whether the phrase may match inside words by
+// writing: long enough, or with kanji, not to turn up by chance in kana
+// (やちん inside なやちんぷんかん would be chance; 首吊り would not).
+func (w word) looseSurface() bool {
+	s := w.surfaces[0][0]
+	return !w.inflects && (utf8.RuneCountInString(s) >= 4 || !isKana(s) && utf8.RuneCountInString(s) >= 2)
+}
+
+// wholeWords reports whether bytes [i, end) start and end on word
+// boundaries in either reading of the sentence.
+func wholeWords(sn sentence, i, end int) bool {
 	for _, toks := range [][]token{sn.toks, sn.alt} {
+		starts, ends := false, false
 		for _, t := range toks {
-			if t.start == i {
-				return true
-			}
+			starts = starts || t.start == i
+			ends = ends || t.end == end
+		}
+		if starts && ends {
+			return true
 		}
 	}
 	return false

@@ -570,12 +570,16 @@ func fragmentOf(phrase string) (string, bool) {
 		(pos1 == "形容動詞語幹" || pos1 == "固有名詞" || nonFinal[feat(last, 5)]) {
 		return "", true // 手首を切, 電車に飛び込: a stem
 	}
-	if nonFinal[feat(last, 5)] {
+	// A word cut before its ending: its dictionary form is the written form
+	// plus kana (殴られ → 殴られる, 倒れ → 倒れる). Helpers (くれ, すぎ) are
+	// often whole as written, and are left alone.
+	if base := feat(last, 6); nonFinal[feat(last, 5)] && pos1 != "非自立" &&
+		len(base) > len(last.Surface) && strings.HasPrefix(base, last.Surface) && isKana(base[len(last.Surface):]) {
 		var b strings.Builder
 		for _, k := range ks[:len(ks)-1] {
 			b.WriteString(k.Surface)
 		}
-		b.WriteString(feat(last, 6))
+		b.WriteString(base)
 		return b.String(), true
 	}
 	return "", false

@@ -40,6 +40,17 @@ type token struct {
 	// auxiliaries, dependent verbs (〜てしまう, 〜ている). Words may sit
 	// across them and still count as next to each other.
 	fn bool
+	// skip marks a grammar word that may sit inside a phrase (て, しまう,
+	// たい); nominalisers (わけ, こと) end it, since 起きてるわけではない is
+	// not 起きない.
+	skip bool
+	// counts marks a content word for distances: nouns, verbs and
+	// adjectives, but not light verbs (する, なる, いる) or adverbs.
+	counts bool
+	// conj is the conjugation class of verbs and adjectives (五段・ラ行,
+	// 一段…): kana lemmas can be homophones (いる is 居る and 要る), and the
+	// class tells them apart.
+	conj string
 	// latin marks words in Latin letters, matched as whole words.
 	latin bool
 }
@@ -102,7 +113,7 @@ func splitSentences(s string) []string {
 
 func readSentence(s string) (sentence, bool) {
 	t := sharedTokenizer()
-	prepared := fixSmallVowels(s)
+	prepared := fixSmallVowels(joinContractions(s))
 	sn := sentence{}
 	var b strings.Builder
 	sn.toks = readTokens(t.Analyze(prepared, tokenizer.Normal), &b)
@@ -139,6 +150,7 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		pos, _ := k.FeatureAt(0)
 		pos1, _ := k.FeatureAt(1)
 		tk.fn = pos == "助詞" || pos == "助動詞" || pos1 == "非自立" || pos1 == "接尾" || surf == "ー"
+		tk.skip = tk.fn && !(pos == "名詞" && pos1 == "非自立")
 		if base, ok := k.FeatureAt(6); ok && base != "*" && base != "" {
 			tk.lemma, _ = foldWord(base, 0)
 		}
@@ -150,9 +162,26 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		}
 		reading, _ := k.FeatureAt(7)
 		tk.yomi = lemmaReading(k.Surface, baseOr(k), reading)
+		tk.conj = conjClass(k)
+		tk.counts = !tk.fn && (tk.latin || (pos == "名詞" || pos == "動詞" || pos == "形容詞") && !lightVerbs[tk.lemma])
 		toks = append(toks, tk)
 	}
 	return toks
+}
+
+// lightVerbs carry grammar more than meaning; they do not count as words
+// between two others.
+var lightVerbs = map[string]bool{
+	"する": true, "なる": true, "いる": true, "ある": true, "くる": true, "いく": true, "やる": true,
+	"おる": true, "できる": true, "れる": true, "られる": true, "せる": true, "させる": true,
+}
+
+// conjClass is the conjugation class of a verb or adjective, or "".
+func conjClass(k tokenizer.Token) string {
+	if c, ok := k.FeatureAt(4); ok && c != "*" {
+		return c
+	}
+	return ""
 }
 
 func baseOr(k tokenizer.Token) string {
@@ -190,8 +219,13 @@ func lemmaReading(surface, lemma, reading string) string {
 	return r
 }
 
+// smallVowels are the small kana folded to full size when matching (しにたぃ
+// is しにたい). っ, ゃ, ゅ and ょ stay: they spell other words (ねっと is not
+// ねつ, びょういん is not びよういん).
+var smallVowels = map[rune]rune{'ぁ': 'あ', 'ぃ': 'い', 'ぅ': 'う', 'ぇ': 'え', 'ぉ': 'お', 'ゎ': 'わ'}
+
 // foldWord folds one word for matching, given the last rune written before
-// it: katakana to hiragana, small kana to full size, Latin to lower case,
+// it: katakana to hiragana, small vowels to full size, Latin to lower case,
 // the long-vowel mark dropped (しにたーい is しにたい) except after て, where
 // it is the colloquial ending of a wish (死にてー is 死にてえ). Spaces,
 // punctuation and decorations fold to nothing; pictographs (🔪) stay, since
@@ -211,7 +245,7 @@ func foldWord(s string, prev rune) (string, rune) {
 		case r == '゛' || r == '゜' || r == '\ufe0f' || r == '\ufe0e':
 			continue
 		}
-		if f, ok := smallKana[r]; ok {
+		if f, ok := smallVowels[r]; ok {
 			r = f
 		}
 		switch {

@@ -170,20 +170,27 @@ func (m *message) termPlaces(ids []int) []place {
 	return out
 }
 
-// find returns the places where e matched outside every exception.
+// find returns the places where e matched, except those an exception
+// covers: an exception that covers one word of a combination cancels it,
+// so 死ぬほど笑った cancels 死ぬ, and 母が倒れたら ("if mother collapsed")
+// cancels "collapse ~ 今" built on that 倒れ; but 猫が死んで covers nothing
+// of the 死にたい that follows it.
 func find(m *message, e expr, except []expr) []place {
-	ps := e.places(m)
-	if len(ps) == 0 || len(except) == 0 {
-		return ps
+	ms := e.matches(m)
+	if len(ms) == 0 {
+		return nil
 	}
 	var cut []place
 	for _, x := range except {
 		cut = append(cut, x.places(m)...)
 	}
-	out := ps[:0:0]
-	for _, p := range ps {
-		if !slices.ContainsFunc(cut, func(c place) bool { return c.sent == p.sent && c.start < p.end && p.start < c.end }) {
-			out = append(out, p)
+	out := make([]place, 0, len(ms))
+	for _, x := range ms {
+		covered := slices.ContainsFunc(x.words, func(w place) bool {
+			return slices.ContainsFunc(cut, func(c place) bool { return c.sent == w.sent && c.start <= w.start && w.end <= c.end })
+		})
+		if !covered {
+			out = append(out, x.place)
 		}
 	}
 	return out
@@ -225,14 +232,26 @@ type crisisReading struct {
 	signs []sign
 }
 
-// crisisOf reads one message against the crisis rules, in order.
+// crisisOf reads one message against the crisis rules, in order. Signs
+// found in one place of the message count once, whichever words found them,
+// and a context that lowers drops a sign.
 func (t *triager) crisisOf(m *message) crisisReading {
 	r := crisisReading{rule: -1}
+	var at []place // where each sign of r.signs was found
+	addSign := func(sg sign, p place) {
+		for _, o := range at {
+			if o.sent == p.sent && o.start < p.end && p.start < o.end {
+				return
+			}
+		}
+		r.signs = append(r.signs, sg)
+		at = append(at, p)
+	}
 	for k, rule := range t.crisis {
 		for i, e := range rule.phrases {
 			for _, p := range find(m, e, rule.except) {
-				if by := t.loweredBy(m, rule.kind, p.sent); by != "" {
-					r.signs = append(r.signs, sign{rule: k, key: fmt.Sprintf("%d:p%d", k, i), why: fmt.Sprintf("%s (lowered by %s)", e.raw, by)})
+				if by := t.loweredBy(m, rule.kind, p); by != "" {
+					addSign(sign{rule: k, key: fmt.Sprintf("%d:p%d", k, i), why: fmt.Sprintf("%s (lowered by %s)", e.raw, by)}, p)
 					continue
 				}
 				r.rule, r.why = k, e.raw
@@ -240,24 +259,28 @@ func (t *triager) crisisOf(m *message) crisisReading {
 			}
 		}
 		for i, e := range rule.signs {
-			if len(find(m, e, rule.except)) > 0 {
-				r.signs = append(r.signs, sign{rule: k, key: fmt.Sprintf("%d:s%d", k, i), why: e.raw})
+			for _, p := range find(m, e, rule.except) {
+				if t.loweredBy(m, rule.kind, p) == "" {
+					addSign(sign{rule: k, key: fmt.Sprintf("%d:s%d", k, i), why: e.raw}, p)
+					break
+				}
 			}
 		}
 	}
 	return r
 }
 
-// loweredBy names the context in the sentence that lowers a clear match of
-// kind to a check, or "".
-func (t *triager) loweredBy(m *message, kind string, sent int) string {
+// loweredBy names the context near p, in its sentence, that lowers a
+// match of kind, or "".
+func (t *triager) loweredBy(m *message, kind string, p place) string {
+	sn := m.a.sentences[p.sent]
 	for _, l := range t.lower {
 		if len(l.kinds) > 0 && !slices.Contains(l.kinds, kind) {
 			continue
 		}
 		for _, e := range l.exprs {
-			for _, p := range e.places(m) {
-				if p.sent == sent {
+			for _, q := range e.places(m) {
+				if q.sent == p.sent && within(sn, p, q, lowerWords) {
 					return l.id
 				}
 			}
@@ -265,6 +288,9 @@ func (t *triager) loweredBy(m *message, kind string, sent int) string {
 	}
 	return ""
 }
+
+// lowerWords is how far from a match a context still speaks about it.
+const lowerWords = 8
 
 // risk is what the crisis rules make of several messages together: a
 // clear match in any of them, or signs that add up.
