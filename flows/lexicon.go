@@ -34,7 +34,7 @@ type word struct {
 	// surfaces are the folded writings and readings matched as substrings;
 	// each is a list of pieces (more than one with "*").
 	surfaces [][]string
-	latin bool
+	latin    bool
 	// inflects is set when the phrase ends in a word that conjugates (a verb,
 	// an adjective, an auxiliary): by writing it then matches whole words
 	// only, so 吊る is not found inside 吊るす.
