@@ -42,6 +42,8 @@ type Turn struct {
 	Relay   *bool          `yaml:"relay"`
 	Erase   *bool          `yaml:"erase"`
 	State   string         `yaml:"state"`
+	// Check is the crisis kind the safety check must ask about, or "none".
+	Check string `yaml:"check"`
 }
 
 // HandoffExpect is what a step's handoff must be; None means no handoff at all.
@@ -145,6 +147,7 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 		var reply strings.Builder
 		var handoff *Handoff
 		var relayed, erased bool
+		checked := ""
 		for _, a := range acts {
 			switch a := a.(type) {
 			case Reply:
@@ -162,6 +165,8 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 				relayed = true
 			case Erase:
 				erased = true
+			case Check:
+				checked = a.Kind
 			}
 		}
 		got := reply.String()
@@ -196,6 +201,16 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 		if turn.Erase != nil && *turn.Erase != erased {
 			fail("expected erase: %v, got %v", *turn.Erase, erased)
 		}
+		switch {
+		case turn.Check == "none" && checked != "":
+			fail("expected no safety check, got one about %s", checked)
+		case turn.Check != "" && turn.Check != "none" && turn.Check != checked:
+			if checked == "" {
+				fail("expected a safety check about %s, got none", turn.Check)
+			} else {
+				fail("expected a safety check about %s, got one about %s", turn.Check, checked)
+			}
+		}
 		if turn.State != "" && turn.State != s.State {
 			fail("expected state %q, got %q", turn.State, s.State)
 		}
@@ -217,6 +232,18 @@ func (f *Flow) turnInput(s Session, t Turn, now time.Time) (Input, bool) {
 	locale := s.Locale
 	if locale == "" {
 		locale = f.Locale()
+	}
+	if s.CheckOpen {
+		// The safety check's buttons stand in front of the state's.
+		c := f.Crisis.Check
+		for _, b := range []struct {
+			label  Text
+			answer string
+		}{{c.Yes, answerYes}, {c.Unsure, answerUnsure}, {c.No, answerNo}} {
+			if b.label.In(locale, f.Locale()) == t.Choose {
+				return Input{Kind: InputChoice, Text: checkPrefix + b.answer, Now: now}, true
+			}
+		}
 	}
 	for i, q := range f.States[f.index[id]].QuickReplies {
 		if q.Label.In(locale, f.Locale()) == t.Choose {

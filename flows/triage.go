@@ -239,8 +239,13 @@ func (t *triager) crisisOf(m *message) crisisReading {
 	r := crisisReading{rule: -1}
 	var at []place // where each sign of r.signs was found
 	addSign := func(sg sign, p place) {
-		for _, o := range at {
+		for i, o := range at {
 			if o.sent == p.sent && o.start < p.end && p.start < o.end {
+				// One place, one sign: the one read with more context
+				// (夫…家に帰りたくない over 家に帰りたくない) names the kind.
+				if p.start <= o.start && o.end <= p.end && p != o {
+					r.signs[i], at[i] = sg, p
+				}
 				return
 			}
 		}
