@@ -133,6 +133,9 @@ type Category struct {
 	Except  []Phrase `yaml:"except"`
 	// Urgent marks every case of this category urgent (violence, for example).
 	Urgent bool `yaml:"urgent"`
+	// OtherLanguages makes a message written mostly in a language other than
+	// Japanese count towards this category (foreign residents).
+	OtherLanguages bool `yaml:"other_languages"`
 }
 
 // Pattern is a compound need: phrases that flag it, and the categories it spans.

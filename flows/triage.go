@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // TriageResult is what triage found in what the resident wrote.
@@ -395,6 +396,14 @@ func (f *Flow) categorise(msgs []*message) TriageResult {
 			res.Why = append(res.Why, f.Categories[i].ID+": "+strings.Join(why, ", "))
 		}
 	}
+	if otherLanguage(msgs) {
+		for i, c := range f.Categories {
+			if c.OtherLanguages {
+				scores[i]++
+				res.Why = append(res.Why, c.ID+": written in another language")
+			}
+		}
+	}
 	for i, rs := range t.patterns {
 		if n, _ := rs.places(msgs); n == 0 {
 			continue
@@ -417,6 +426,23 @@ func (f *Flow) categorise(msgs []*message) TriageResult {
 		res.Categories = append(res.Categories, f.Categories[i].ID)
 	}
 	return res
+}
+
+// otherLanguage reports whether the messages are written mostly in letters
+// other than Japanese ones (English, Portuguese, Vietnamese, Korean…).
+func otherLanguage(msgs []*message) bool {
+	ja, other := 0, 0
+	for _, m := range msgs {
+		for _, r := range m.text {
+			switch {
+			case unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana):
+				ja++
+			case unicode.IsLetter(r):
+				other++
+			}
+		}
+	}
+	return other >= 3 && other > 2*ja
 }
 
 // places counts the separate places in msgs where phrases of rs matched
@@ -476,13 +502,47 @@ func (t *triager) greetingOnly(m *message) bool {
 }
 
 // checkAnswer reads a typed answer to the safety check: "yes", "unsure",
-// "no", or "" when the words are not an answer. "No" needs the words to be
-// only that, since "いいえ、本当は死にたい" is not a no.
+// "no", or "" when the words are not an answer. An answer is (nearly) the
+// whole message: うん、そう or 大丈夫です, but not the ない of 家賃も払えない.
+// A crisis in the words (いいえ、本当は死にたい) was caught before this.
 func (t *triager) checkAnswer(m *message) string {
 	for i, name := range []string{"yes", "unsure", "no"} {
-		if t.answers[i].any(m) {
+		if t.answers[i].covers(m, maxAnswerRest) {
 			return name
 		}
 	}
 	return ""
+}
+
+// maxAnswerRest is how many runes a typed answer may have besides its
+// answer words: です, ね, よ and the like.
+const maxAnswerRest = 4
+
+// covers reports whether matches of rs cover the message but for at most
+// rest runes.
+func (rs ruleSet) covers(m *message, rest int) bool {
+	if len(m.a.sentences) == 0 {
+		return false
+	}
+	left, any := 0, false
+	for si, sn := range m.a.sentences {
+		covered := make([]bool, len(sn.text))
+		for _, e := range rs.exprs {
+			for _, p := range find(m, e, rs.except) {
+				if p.sent != si {
+					continue
+				}
+				any = true
+				for b := p.start; b < p.end; b++ {
+					covered[b] = true
+				}
+			}
+		}
+		for b := range sn.text { // rune by rune
+			if !covered[b] {
+				left++
+			}
+		}
+	}
+	return any && left <= rest
 }

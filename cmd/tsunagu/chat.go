@@ -28,6 +28,10 @@ type chatOutput struct {
 	Patterns     []string `json:"patterns,omitempty"`
 	Reopen       string   `json:"reopen,omitempty"`
 	Locale       string   `json:"locale,omitempty"`
+	// Kind is the crisis kind a safety check asks about.
+	Kind string `json:"kind,omitempty"`
+	// Checked is the answer to the safety check asked before a handoff.
+	Checked string `json:"checked,omitempty"`
 }
 
 // chat plays the shell's part for one resident in the terminal: an
@@ -133,9 +137,11 @@ func (c *chat) print(a flows.Action) error {
 		}
 		urgent := a.Urgent
 		o = chatOutput{Type: "handoff", Case: c.session.Case, Categories: a.Categories, Urgent: &urgent,
-			Crisis: a.Crisis, Compound: a.Compound, Patterns: a.Patterns, Reopen: a.Reopen}
+			Crisis: a.Crisis, Compound: a.Compound, Patterns: a.Patterns, Reopen: a.Reopen, Checked: a.Checked}
 	case flows.Relay:
 		o = chatOutput{Type: "relay", Case: a.Case, Text: a.Text}
+	case flows.Check:
+		o = chatOutput{Type: "check", Kind: a.Kind}
 	case flows.Erase:
 		o = chatOutput{Type: "erase"}
 	case flows.SetLocale:
@@ -187,9 +193,14 @@ func renderText(o chatOutput) string {
 		if o.Reopen != "" {
 			extra += ", follows case " + o.Reopen
 		}
+		if o.Checked != "" {
+			extra += ", safety check answered " + o.Checked
+		}
 		return fmt.Sprintf("  ⇒ %s: case %s to %s%s\n", kind, o.Case, strings.Join(o.Categories, ", "), extra)
 	case "relay":
 		return fmt.Sprintf("  ⇒ relayed to staff in case %s\n", o.Case)
+	case "check":
+		return fmt.Sprintf("  ⇒ safety check asked (%s)\n", o.Kind)
 	case "erase":
 		return "  ⇒ all data about you erased\n"
 	case "locale":
