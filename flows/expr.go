@@ -15,7 +15,8 @@ import (
 //	a ~ b   a and b in one sentence, at most nearWords words apart, in
 //	        either order (生きる ~ 意味 ~ ない).
 //
-// A term is a concept id (its words) or a word written out.
+// A term is a concept id (its words) or a word written out. A Latin word
+// one letter away from a concept id is refused as a likely typo.
 type expr struct {
 	raw   string
 	terms [][]int // word ids of each term
@@ -71,8 +72,9 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 			e.terms, e.names = append(e.terms, ids), append(e.names, f)
 			continue
 		}
-		if conceptID.MatchString(f) {
-			return e, fmt.Errorf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, f, suggest(f, concepts))
+		if conceptID.MatchString(f) && len(f) >= 3 && nearConcept(f, concepts) != "" {
+			// One letter from a concept: a typo, not an English word.
+			return e, fmt.Errorf("%q: there is no concept called %q (did you mean %q? concepts are declared under \"concepts:\")", raw, f, nearConcept(f, concepts))
 		}
 		id := lx.add(f)
 		if id < 0 {
@@ -86,17 +88,14 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 	return e, nil
 }
 
-func suggest(id string, concepts map[string][]int) string {
-	best, bestD := "", 3
+// nearConcept is the concept id one edit away from id, if any.
+func nearConcept(id string, concepts map[string][]int) string {
 	for c := range concepts {
-		if d := editDistance(id, c); d < bestD {
-			best, bestD = c, d
+		if editDistance(id, c) == 1 {
+			return c
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return ""
 }
 
 // matches returns where the expression matched in the message.

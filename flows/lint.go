@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ikawaha/kagome/v2/tokenizer"
@@ -522,8 +523,8 @@ func editDistance(a, b string) int {
 func (l *linter) fragments(what string, lists ...[]Phrase) {
 	for _, list := range lists {
 		for _, p := range list {
-			if strings.ContainsAny(p.Text, "*+~") || isASCII(p.Text) {
-				continue
+			if strings.ContainsAny(p.Text, "*+~") || !strings.ContainsFunc(p.Text, func(r rune) bool { return unicode.In(r, unicode.Hiragana, unicode.Katakana) }) {
+				continue // other scripts and kanji-only words (想死) are not cut Japanese
 			}
 			if whole, ok := fragmentOf(p.Text); ok {
 				hint := ""

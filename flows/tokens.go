@@ -78,6 +78,12 @@ func analyse(text string) analysis {
 		if sn, ok := readSentence(s); ok {
 			a.sentences = append(a.sentences, sn)
 		}
+		// Japanese written in Latin letters is read once more, in kana.
+		if k := fromRomaji(s); k != "" {
+			if sn, ok := readSentence(k); ok {
+				a.sentences = append(a.sentences, sn)
+			}
+		}
 	}
 	return a
 }
