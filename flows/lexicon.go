@@ -19,8 +19,8 @@ import (
 //   - by writing: the folded phrase as a substring of the folded sentence,
 //     for what the tokenizer reads badly (hiragana-only text, slang);
 //   - by reading: the phrase's kana reading as a substring, so that 家賃
-//     meets やちん; only readings of three kana or more, since shorter ones
-//     would be found inside unrelated words.
+//     meets やちん; readings of less than four kana only on word
+//     boundaries, or うで would be found inside unrelated words.
 //
 // A phrase with "*" (死に*たい) matches by writing only: its pieces in order,
 // at most maxGapRunes apart.
@@ -35,6 +35,9 @@ type word struct {
 	// each is a list of pieces (more than one with "*").
 	surfaces [][]string
 	latin    bool
+	// stems are the kana stems of an inflecting phrase, matched by writing
+	// anywhere (see compileWord).
+	stems []string
 	// inflects is set when the phrase ends in a word that conjugates (a verb,
 	// an adjective, an auxiliary): by writing it then matches whole words
 	// only, so 吊る is not found inside 吊るす.
@@ -146,10 +149,28 @@ func compileWord(raw string) (word, bool) {
 		w.elems = nil
 	}
 	w.surfaces = [][]string{{f}}
-	if y, _ := foldWord(reading.String(), 0); readable && y != f && utf8.RuneCountInString(y) >= 3 {
+	if y, _ := foldWord(reading.String(), 0); readable && y != f && utf8.RuneCountInString(y) >= 2 {
 		w.surfaces = append(w.surfaces, []string{y})
 	}
+	if w.inflects {
+		// A kana verb's stem also matches by writing: children's hiragana
+		// defeats the tokenizer (おしつけてくる read as お・しつけ), but
+		// おしつけ is still there. Four kana at least, to stay specific.
+		for _, form := range []string{f, w.readingOf(reading.String(), readable)} {
+			if rs := []rune(form); isKana(form) && len(rs) >= 5 {
+				w.stems = append(w.stems, string(rs[:len(rs)-1]))
+			}
+		}
+	}
 	return w, true
+}
+
+func (w word) readingOf(r string, readable bool) string {
+	if !readable {
+		return ""
+	}
+	y, _ := foldWord(r, 0)
+	return y
 }
 
 // latinElems splits a Latin phrase into whole words.
@@ -231,6 +252,8 @@ type lexicon struct {
 type surfaceRef struct {
 	word   int
 	pieces []string
+	// stem marks a kana stem, which matches anywhere.
+	stem bool
 }
 
 func newLexicon() *lexicon {
@@ -264,6 +287,9 @@ func (lx *lexicon) add(raw string) int {
 	for _, pieces := range w.surfaces {
 		c := pieces[0][0]
 		lx.bySurface[c] = append(lx.bySurface[c], surfaceRef{word: id, pieces: pieces})
+	}
+	for _, stem := range w.stems {
+		lx.bySurface[stem[0]] = append(lx.bySurface[stem[0]], surfaceRef{word: id, pieces: []string{stem}, stem: true})
 	}
 	return id
 }
@@ -421,7 +447,7 @@ func (lx *lexicon) matchSurfaces(h hits, si int, sn sentence) {
 			if !ok {
 				continue
 			}
-			if len(ref.pieces) == 1 && !w.looseSurface() && !wholeWords(sn, i, end) {
+			if len(ref.pieces) == 1 && !ref.stem && !w.looseSurface() && !wholeWords(sn, i, end) {
 				continue
 			}
 			h.add(ref.word, place{si, i, end})
