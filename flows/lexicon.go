@@ -252,8 +252,10 @@ type lexicon struct {
 type surfaceRef struct {
 	word   int
 	pieces []string
-	// stem marks a kana stem, which matches anywhere.
-	stem bool
+	// stem marks a kana stem, which matches anywhere; loose a form that may
+	// match inside words; noun a short reading of a noun, which never
+	// matches verbs.
+	stem, loose, noun bool
 }
 
 func newLexicon() *lexicon {
@@ -284,9 +286,12 @@ func (lx *lexicon) add(raw string) int {
 			lx.byLemma[k] = append(lx.byLemma[k], id)
 		}
 	}
-	for _, pieces := range w.surfaces {
+	for i, pieces := range w.surfaces {
 		c := pieces[0][0]
-		lx.bySurface[c] = append(lx.bySurface[c], surfaceRef{word: id, pieces: pieces})
+		ref := surfaceRef{word: id, pieces: pieces, loose: w.looseForm(pieces[0])}
+		// A short reading of a noun (息 → いき) must not be a verb's kana (生き).
+		ref.noun = i > 0 && !w.inflects && utf8.RuneCountInString(pieces[0]) <= 3
+		lx.bySurface[c] = append(lx.bySurface[c], ref)
 	}
 	for _, stem := range w.stems {
 		lx.bySurface[stem[0]] = append(lx.bySurface[stem[0]], surfaceRef{word: id, pieces: []string{stem}, stem: true})
@@ -418,6 +423,9 @@ func (e elem) meets(t token) bool {
 	if t.fn {
 		return false // a grammar word never stands in for a content word
 	}
+	if utf8.RuneCountInString(t.surf) == 1 && isKana(t.surf) {
+		return false // a lone kana is the tokenizer guessing (け read as 蹴る)
+	}
 	if e.conj != "" && t.conj != "" && e.conj != t.conj {
 		return false // homophones: 居る and 要る are both いる in kana
 	}
@@ -447,7 +455,10 @@ func (lx *lexicon) matchSurfaces(h hits, si int, sn sentence) {
 			if !ok {
 				continue
 			}
-			if len(ref.pieces) == 1 && !ref.stem && !w.looseSurface() && !wholeWords(sn, i, end) {
+			if len(ref.pieces) == 1 && !ref.stem && !ref.loose && !wholeWords(sn, i, end) {
+				continue
+			}
+			if ref.noun && coversVerb(sn, i, end) {
 				continue
 			}
 			h.add(ref.word, place{si, i, end})
@@ -455,12 +466,24 @@ func (lx *lexicon) matchSurfaces(h hits, si int, sn sentence) {
 	}
 }
 
-// looseSurface reports whether the phrase may match inside words by
-// writing: long enough, or with kanji, not to turn up by chance in kana
-// (やちん inside なやちんぷんかん would be chance; 首吊り would not).
-func (w word) looseSurface() bool {
-	s := w.surfaces[0][0]
-	return !w.inflects && (utf8.RuneCountInString(s) >= 4 || !isKana(s) && utf8.RuneCountInString(s) >= 2)
+// looseForm reports whether a written form of the phrase may match inside
+// words: long enough, or with kanji, not to turn up by chance in kana
+// (やちん inside another kana word would be chance; 首吊り would not). A
+// phrase that ends in an inflecting word matches whole words only.
+func (w word) looseForm(s string) bool {
+	n := utf8.RuneCountInString(s)
+	return !w.inflects && (n >= 4 || !isKana(s) && n >= 2)
+}
+
+// coversVerb reports whether a verb, adjective or auxiliary of the
+// tokenizer's reading lies in bytes [i, end).
+func coversVerb(sn sentence, i, end int) bool {
+	for _, t := range sn.toks {
+		if t.start < end && i < t.end && t.verbal {
+			return true
+		}
+	}
+	return false
 }
 
 // wholeWords reports whether bytes [i, end) start and end on word

@@ -44,6 +44,8 @@ type token struct {
 	// たい); nominalisers (わけ, こと) end it, since 起きてるわけではない is
 	// not 起きない.
 	skip bool
+	// verbal marks verbs, adjectives and auxiliaries.
+	verbal bool
 	// counts marks a content word for distances: nouns, verbs and
 	// adjectives, but not light verbs (する, なる, いる) or adverbs.
 	counts bool
@@ -170,6 +172,7 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		tk.yomi = lemmaReading(k.Surface, baseOr(k), reading)
 		tk.conj = conjClass(k)
 		tk.counts = !tk.fn && (tk.latin || (pos == "名詞" || pos == "動詞" || pos == "形容詞") && !lightVerbs[tk.lemma])
+		tk.verbal = pos == "動詞" || pos == "形容詞" || pos == "助動詞"
 		toks = append(toks, tk)
 	}
 	return toks
@@ -201,6 +204,12 @@ func baseOr(k tokenizer.Token) string {
 // reading of its written form: 死ん (シン) with lemma 死ぬ gives しぬ. The
 // inflected ending is always kana, so it is swapped on the reading too.
 func lemmaReading(surface, lemma, reading string) string {
+	switch lemma {
+	case "来る", "くる":
+		return "くる" // irregular: 来 is き or こ, never the lemma's く
+	case "する":
+		return "する"
+	}
 	if reading == "" || reading == "*" {
 		if isKana(lemma) {
 			r, _ := foldWord(lemma, 0)
