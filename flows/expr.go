@@ -15,8 +15,9 @@ import (
 //	a ~ b   a and b in one sentence, at most nearWords words apart, in
 //	        either order (生きる ~ 意味 ~ ない).
 //
-// A term is a concept id (its words) or a word written out. A Latin word
-// one letter away from a concept id is refused as a likely typo.
+// A term is a concept (its words), written as its id or as @id, or a word
+// written out. @id is the strict form: an unknown @id is an error, where an
+// unknown bare id would be taken as an English word.
 type expr struct {
 	raw   string
 	terms [][]int // word ids of each term
@@ -43,8 +44,17 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 	}
 	if !isExpr {
 		// A single phrase, which may have spaces (kill myself), or one concept.
-		if ids, ok := concepts[strings.TrimSpace(raw)]; ok {
-			e.terms, e.names = [][]int{ids}, []string{strings.TrimSpace(raw)}
+		name := strings.TrimSpace(raw)
+		if id, ok := strings.CutPrefix(name, "@"); ok {
+			ids, known := concepts[id]
+			if !known {
+				return e, fmt.Errorf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, id, suggest(id, concepts))
+			}
+			e.terms, e.names = [][]int{ids}, []string{name}
+			return e, nil
+		}
+		if ids, ok := concepts[name]; ok {
+			e.terms, e.names = [][]int{ids}, []string{name}
 			return e, nil
 		}
 		id := lx.add(raw)
@@ -68,13 +78,17 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 			return e, fmt.Errorf("%q: put + or ~ between %q and the word before it (a phrase with spaces cannot be part of a combination)", raw, f)
 		}
 		wantTerm = false
-		if ids, ok := concepts[f]; ok {
+		if id, ok := strings.CutPrefix(f, "@"); ok {
+			ids, known := concepts[id]
+			if !known {
+				return e, fmt.Errorf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, id, suggest(id, concepts))
+			}
 			e.terms, e.names = append(e.terms, ids), append(e.names, f)
 			continue
 		}
-		if conceptID.MatchString(f) && len(f) >= 3 && nearConcept(f, concepts) != "" {
-			// One letter from a concept: a typo, not an English word.
-			return e, fmt.Errorf("%q: there is no concept called %q (did you mean %q? concepts are declared under \"concepts:\")", raw, f, nearConcept(f, concepts))
+		if ids, ok := concepts[f]; ok {
+			e.terms, e.names = append(e.terms, ids), append(e.names, f)
+			continue
 		}
 		id := lx.add(f)
 		if id < 0 {
@@ -88,14 +102,18 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 	return e, nil
 }
 
-// nearConcept is the concept id one edit away from id, if any.
-func nearConcept(id string, concepts map[string][]int) string {
+// suggest offers the closest concept id for a likely typo.
+func suggest(id string, concepts map[string][]int) string {
+	best, bestD := "", 3
 	for c := range concepts {
-		if editDistance(id, c) == 1 {
-			return c
+		if d := editDistance(id, c); d < bestD {
+			best, bestD = c, d
 		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean @%s?)", best)
 }
 
 // matches returns where the expression matched in the message.

@@ -3,6 +3,7 @@ package flows
 import (
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ikawaha/kagome/v2/tokenizer"
@@ -153,12 +154,18 @@ func compileWord(raw string) (word, bool) {
 		w.surfaces = append(w.surfaces, []string{y})
 	}
 	if w.inflects {
-		// A kana verb's stem also matches by writing: children's hiragana
-		// defeats the tokenizer (おしつけてくる read as お・しつけ), but
-		// おしつけ is still there. Four kana at least, to stay specific.
+		// A verb's stem also matches by writing, since the tokenizer can cut
+		// a sentence wrong (おしつけてくる read as お・しつけ, 頭打ちつけて as
+		// 頭打ち・つけ) and the stem is still there. Four kana, or three
+		// characters with a kanji, to stay specific.
 		for _, form := range []string{f, w.readingOf(reading.String(), readable)} {
-			if rs := []rune(form); isKana(form) && len(rs) >= 5 {
-				w.stems = append(w.stems, string(rs[:len(rs)-1]))
+			rs := []rune(form)
+			if len(rs) < 2 || !isKana(string(rs[len(rs)-1])) {
+				continue
+			}
+			stem := string(rs[:len(rs)-1])
+			if n := len(rs) - 1; isKana(stem) && n >= 4 || !isKana(stem) && n >= 3 {
+				w.stems = append(w.stems, stem)
 			}
 		}
 	}
@@ -432,10 +439,22 @@ func (e elem) meets(t token) bool {
 	if e.lemma == t.lemma || e.surf == t.lemma {
 		return true
 	}
-	// Readings: only when one side is written in kana (やちん meets 家賃,
-	// 着る does not meet 切る), and never a single kana (刃 is not は).
-	if e.kana || isKana(t.surf) {
+	// Readings: when one side is written in kana (やちん meets 家賃), or both
+	// spell the same word with different kana (押し付ける, 押しつける); never
+	// for homophones written with other kanji (着る does not meet 切る), and
+	// never a single kana (刃 is not は).
+	if e.kana || isKana(t.surf) || shareKanji(e.lemma, t.lemma) {
 		return utf8.RuneCountInString(e.yomi) >= 2 && (e.yomi == t.yomi || e.yomi == t.lemma || e.lemma == t.yomi)
+	}
+	return false
+}
+
+// shareKanji reports whether a and b have a kanji in common.
+func shareKanji(a, b string) bool {
+	for _, r := range a {
+		if unicode.Is(unicode.Han, r) && strings.ContainsRune(b, r) {
+			return true
+		}
 	}
 	return false
 }
