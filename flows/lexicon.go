@@ -107,12 +107,14 @@ func compileWord(raw string) (word, bool) {
 	var reading strings.Builder
 	readable := true
 	prev := rune(0)
+	words := 0 // words of the phrase, particles included
 	for _, k := range ks {
 		surf, last := foldWord(k.Surface, prev)
 		if surf == "" {
 			continue
 		}
 		prev = last
+		words++
 		r, ok := k.FeatureAt(7)
 		if !ok || r == "*" || r == "" {
 			if isKana(k.Surface) {
@@ -143,10 +145,11 @@ func compileWord(raw string) (word, bool) {
 		// Latin phrases match as whole words, by token only.
 		return w, len(w.elems) > 0
 	}
-	if len(w.elems) > 1 && !slices.ContainsFunc(w.elems, func(e elem) bool { return !e.fn }) {
-		// Only grammar words (から・だ read out of からだ): by writing alone,
-		// or they would match in every sentence. A single grammar word
-		// (たい, れる) is meant as such, for combinations.
+	if words > 1 && !slices.ContainsFunc(w.elems, func(e elem) bool { return !e.fn }) {
+		// Only grammar words left (から・だ read out of からだ, and から
+		// dropped as a particle): by writing alone, or they would match in
+		// every sentence. A phrase of one grammar word (たい, れる) is meant
+		// as such, for combinations.
 		w.elems = nil
 	}
 	w.surfaces = [][]string{{f}}
@@ -164,6 +167,9 @@ func compileWord(raw string) (word, bool) {
 				continue
 			}
 			stem := string(rs[:len(rs)-1])
+			if !isKana(string(rs[len(rs)-2])) {
+				continue // 家から出 would also be 出る: the stem must end in kana
+			}
 			if n := len(rs) - 1; isKana(stem) && n >= 4 || !isKana(stem) && n >= 3 {
 				w.stems = append(w.stems, stem)
 			}

@@ -157,7 +157,7 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		tk.latin = isASCII(surf)
 		pos, _ := k.FeatureAt(0)
 		pos1, _ := k.FeatureAt(1)
-		tk.fn = pos == "助詞" || pos == "助動詞" || pos1 == "非自立" || pos1 == "接尾" || surf == "ー"
+		tk.fn = pos == "助詞" || pos == "助動詞" || pos1 == "非自立" || pos1 == "接尾" || surf == "ー" || dialectGrammar[surf]
 		tk.skip = tk.fn && !(pos == "名詞" && pos1 == "非自立")
 		if base, ok := k.FeatureAt(6); ok && base != "*" && base != "" {
 			tk.lemma, _ = foldWord(base, 0)
@@ -176,6 +176,14 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		toks = append(toks, tk)
 	}
 	return toks
+}
+
+// dialectGrammar are dialect endings the dictionary does not know and reads
+// as words: けん (広島・九州 "because") is not 蹴る, ちょる is not a verb.
+var dialectGrammar = map[string]bool{
+	"けん": true, "けえ": true, "じゃけ": true, "やけん": true, "ちょる": true, "ちょう": true,
+	"ちゅう": true, "べ": true, "べさ": true, "さあ": true, "がや": true, "だがや": true, "ばい": true,
+	"っちゃ": true, "ねん": true, "やん": true,
 }
 
 // lightVerbs carry grammar more than meaning; they do not count as words
