@@ -158,7 +158,6 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		pos, _ := k.FeatureAt(0)
 		pos1, _ := k.FeatureAt(1)
 		tk.fn = pos == "助詞" || pos == "助動詞" || pos1 == "非自立" || pos1 == "接尾" || surf == "ー" || dialectGrammar[surf]
-		tk.skip = tk.fn && !(pos == "名詞" && pos1 == "非自立")
 		if base, ok := k.FeatureAt(6); ok && base != "*" && base != "" {
 			tk.lemma, _ = foldWord(base, 0)
 		}
@@ -168,6 +167,8 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		if tk.latin {
 			tk.lemma = stemLatin(surf)
 		}
+		// する may sit inside a phrase too: 自殺したい is 自殺 + たい.
+		tk.skip = tk.fn && !(pos == "名詞" && pos1 == "非自立") || tk.lemma == "する"
 		reading, _ := k.FeatureAt(7)
 		tk.yomi = lemmaReading(k.Surface, baseOr(k), reading)
 		tk.conj = conjClass(k)
