@@ -127,7 +127,7 @@ func (e expr) matches(m *message) []match {
 		var out []match
 		for _, x := range cur {
 			for _, y := range next {
-				if x.sent != y.sent {
+				if x.sent != y.sent || op == '~' && !nearest(x.place, y.place, next) {
 					continue
 				}
 				sn := m.a.sentences[x.sent]
@@ -162,6 +162,23 @@ func (e expr) places(m *message) []place {
 	return out
 }
 
+// nearest reports whether y is the closest of ys to x on its side: "猫が
+// 死んで、私も死にたい" pairs 猫 with the first 死 only.
+func nearest(x, y place, ys []match) bool {
+	for _, o := range ys {
+		if o.sent != y.sent || o.place == y {
+			continue
+		}
+		if y.start >= x.end && o.start >= x.end && o.start < y.start {
+			return false // another y lies between x and this one, on the right
+		}
+		if y.end <= x.start && o.end <= x.start && o.end > y.end {
+			return false // on the left
+		}
+	}
+	return true
+}
+
 func termMatches(m *message, ids []int) []match {
 	ps := m.termPlaces(ids)
 	out := make([]match, len(ps))
@@ -191,14 +208,14 @@ func attached(sn sentence, x, y place) bool {
 }
 
 // onlyGrammar reports whether the bytes [from, to) are covered by at most
-// maxSkip grammar words.
+// maxSkip grammar words that may sit inside a phrase.
 func onlyGrammar(toks []token, from, to int) bool {
 	n, at := 0, from
 	for _, t := range toks {
 		if t.end <= from || t.start >= to {
 			continue
 		}
-		if t.start != at || !t.fn || t.end > to {
+		if t.start != at || !t.skip || t.end > to {
 			return false
 		}
 		at = t.end

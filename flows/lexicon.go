@@ -483,7 +483,7 @@ func (lx *lexicon) matchSurfaces(h hits, si int, sn sentence) {
 			if len(ref.pieces) == 1 && !ref.stem && !ref.loose && !wholeWords(sn, i, end) {
 				continue
 			}
-			if ref.noun && coversVerb(sn, i, end) {
+			if ref.noun && coversVerb(sn, i, end) || !ref.loose && !ref.stem && onlyGrammarWords(sn, i, end) {
 				continue
 			}
 			h.add(ref.word, place{si, i, end})
@@ -509,6 +509,22 @@ func coversVerb(sn sentence, i, end int) bool {
 		}
 	}
 	return false
+}
+
+// onlyGrammarWords reports whether the tokenizer read bytes [i, end) as
+// particles and auxiliaries only (から・だ in 東京からだと): then a kana
+// phrase found there by writing is chance.
+func onlyGrammarWords(sn sentence, i, end int) bool {
+	n := 0
+	for _, t := range sn.toks {
+		if t.start < end && i < t.end {
+			if !t.particle {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }
 
 // wholeWords reports whether bytes [i, end) start and end on word

@@ -44,8 +44,9 @@ type token struct {
 	// たい); nominalisers (わけ, こと) end it, since 起きてるわけではない is
 	// not 起きない.
 	skip bool
-	// verbal marks verbs, adjectives and auxiliaries.
-	verbal bool
+	// verbal marks verbs, adjectives and auxiliaries; particle marks
+	// particles and auxiliaries, grammar proper.
+	verbal, particle bool
 	// counts marks a content word for distances: nouns, verbs and
 	// adjectives, but not light verbs (する, なる, いる) or adverbs.
 	counts bool
@@ -174,6 +175,7 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		tk.conj = conjClass(k)
 		tk.counts = !tk.fn && (tk.latin || (pos == "名詞" || pos == "動詞" || pos == "形容詞") && !lightVerbs[tk.lemma])
 		tk.verbal = pos == "動詞" || pos == "形容詞" || pos == "助動詞"
+		tk.particle = pos == "助詞" || pos == "助動詞"
 		toks = append(toks, tk)
 	}
 	return toks
