@@ -21,7 +21,10 @@ import (
 type expr struct {
 	raw   string
 	terms [][]int // word ids of each term
-	ops   []byte
+	// ids are the terms' numbers in the lexicon's term register, so that a
+	// message can tell at once whether every term was found in it.
+	ids []int
+	ops []byte
 	// names are the terms as written, for explanations.
 	names []string
 }
@@ -50,18 +53,18 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 			if !known {
 				return e, fmt.Errorf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, id, suggest(id, concepts))
 			}
-			e.terms, e.names = [][]int{ids}, []string{name}
+			e.terms, e.names, e.ids = [][]int{ids}, []string{name}, []int{lx.term("@"+id, ids)}
 			return e, nil
 		}
 		if ids, ok := concepts[name]; ok {
-			e.terms, e.names = [][]int{ids}, []string{name}
+			e.terms, e.names, e.ids = [][]int{ids}, []string{name}, []int{lx.term("@"+name, ids)}
 			return e, nil
 		}
 		id := lx.add(raw)
 		if id < 0 {
 			return e, fmt.Errorf("%q has no letters to match", raw)
 		}
-		e.terms, e.names = [][]int{{id}}, []string{raw}
+		e.terms, e.names, e.ids = [][]int{{id}}, []string{raw}, []int{lx.term(raw, []int{id})}
 		return e, nil
 	}
 	wantTerm := true
@@ -83,18 +86,18 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 			if !known {
 				return e, fmt.Errorf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, id, suggest(id, concepts))
 			}
-			e.terms, e.names = append(e.terms, ids), append(e.names, f)
+			e.terms, e.names, e.ids = append(e.terms, ids), append(e.names, f), append(e.ids, lx.term("@"+id, ids))
 			continue
 		}
 		if ids, ok := concepts[f]; ok {
-			e.terms, e.names = append(e.terms, ids), append(e.names, f)
+			e.terms, e.names, e.ids = append(e.terms, ids), append(e.names, f), append(e.ids, lx.term("@"+f, ids))
 			continue
 		}
 		id := lx.add(f)
 		if id < 0 {
 			return e, fmt.Errorf("%q: %q has no letters to match", raw, f)
 		}
-		e.terms, e.names = append(e.terms, []int{id}), append(e.names, f)
+		e.terms, e.names, e.ids = append(e.terms, []int{id}), append(e.names, f), append(e.ids, lx.term(f, []int{id}))
 	}
 	if wantTerm {
 		return e, fmt.Errorf("%q ends with an operator: add the word or concept after it", raw)
@@ -116,8 +119,27 @@ func suggest(id string, concepts map[string][]int) string {
 	return fmt.Sprintf(" (did you mean @%s?)", best)
 }
 
-// matches returns where the expression matched in the message.
+// matches returns where the expression matched in the message. Entries
+// are evaluated once per message: the same phrase in several rules, and
+// exceptions tried for every match, cost one evaluation.
 func (e expr) matches(m *message) []match {
+	for _, t := range e.ids {
+		if !m.present[t] {
+			return nil // a term is missing: no need to look closer
+		}
+	}
+	if ms, ok := m.exprCache[e.raw]; ok {
+		return ms
+	}
+	ms := e.evaluate(m)
+	if m.exprCache == nil {
+		m.exprCache = map[string][]match{}
+	}
+	m.exprCache[e.raw] = ms
+	return ms
+}
+
+func (e expr) evaluate(m *message) []match {
 	cur := termMatches(m, e.terms[0])
 	for i, op := range e.ops {
 		if len(cur) == 0 {

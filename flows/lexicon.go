@@ -258,8 +258,14 @@ type lexicon struct {
 	ids   map[string]int
 	// byLemma indexes phrases by the forms of their first word.
 	byLemma map[string][]int
-	// bySurface indexes surface forms by their first byte.
-	bySurface [256][]surfaceRef
+	// bySurface indexes surface forms by their first two runes (or their
+	// only one): at each place in a sentence, only the forms that start
+	// with its next two characters are tried.
+	bySurface map[string][]surfaceRef
+	// terms registers the terms of phrase entries (a concept, or one word),
+	// and termsOf lists, for each word, the terms it belongs to.
+	terms   map[string]int
+	termsOf [][]int
 }
 
 type surfaceRef struct {
@@ -272,7 +278,42 @@ type surfaceRef struct {
 }
 
 func newLexicon() *lexicon {
-	return &lexicon{ids: map[string]int{}, byLemma: map[string][]int{}}
+	return &lexicon{ids: map[string]int{}, byLemma: map[string][]int{}, bySurface: map[string][]surfaceRef{}, terms: map[string]int{}}
+}
+
+// term registers a term of phrase entries under a name and returns its
+// number; the same name is the same term.
+func (lx *lexicon) term(name string, words []int) int {
+	if t, ok := lx.terms[name]; ok {
+		return t
+	}
+	t := len(lx.terms)
+	lx.terms[name] = t
+	for _, w := range words {
+		for len(lx.termsOf) <= w {
+			lx.termsOf = append(lx.termsOf, nil)
+		}
+		lx.termsOf[w] = append(lx.termsOf[w], t)
+	}
+	return t
+}
+
+// present marks the terms of which a word matched in the message, and
+// lists them.
+func (lx *lexicon) present(h hits) ([]bool, []int) {
+	p := make([]bool, len(lx.terms))
+	var list []int
+	for w := range h {
+		if w < len(lx.termsOf) {
+			for _, t := range lx.termsOf[w] {
+				if !p[t] {
+					p[t] = true
+					list = append(list, t)
+				}
+			}
+		}
+	}
+	return p, list
 }
 
 // add compiles raw once and returns its id, or -1 when it says nothing.
@@ -300,14 +341,15 @@ func (lx *lexicon) add(raw string) int {
 		}
 	}
 	for i, pieces := range w.surfaces {
-		c := pieces[0][0]
 		ref := surfaceRef{word: id, pieces: pieces, loose: w.looseForm(pieces[0])}
 		// A short reading of a noun (息 → いき) must not be a verb's kana (生き).
 		ref.noun = i > 0 && !w.inflects && utf8.RuneCountInString(pieces[0]) <= 3
-		lx.bySurface[c] = append(lx.bySurface[c], ref)
+		k := surfaceKey(pieces[0])
+		lx.bySurface[k] = append(lx.bySurface[k], ref)
 	}
 	for _, stem := range w.stems {
-		lx.bySurface[stem[0]] = append(lx.bySurface[stem[0]], surfaceRef{word: id, pieces: []string{stem}, stem: true})
+		k := surfaceKey(stem)
+		lx.bySurface[k] = append(lx.bySurface[k], surfaceRef{word: id, pieces: []string{stem}, stem: true})
 	}
 	return id
 }
@@ -465,29 +507,48 @@ func shareKanji(a, b string) bool {
 	return false
 }
 
+// surfaceKey is the index key of a surface form: its first two runes.
+func surfaceKey(s string) string {
+	_, n := utf8.DecodeRuneInString(s)
+	if n < len(s) {
+		_, m := utf8.DecodeRuneInString(s[n:])
+		return s[:n+m]
+	}
+	return s
+}
+
 func (lx *lexicon) matchSurfaces(h hits, si int, sn sentence) {
 	text := sn.text
-	for i := 0; i < len(text); i++ {
-		for _, ref := range lx.bySurface[text[i]] {
-			w := lx.words[ref.word]
-			if w.latin {
-				continue
-			}
-			if !strings.HasPrefix(text[i:], ref.pieces[0]) {
-				continue
-			}
-			end, ok := rest(text, i+len(ref.pieces[0]), ref.pieces[1:])
-			if !ok {
-				continue
-			}
-			if len(ref.pieces) == 1 && !ref.stem && !ref.loose && !wholeWords(sn, i, end) {
-				continue
-			}
-			if ref.noun && coversVerb(sn, i, end) || !ref.loose && !ref.stem && onlyGrammarWords(sn, i, end) {
-				continue
-			}
-			h.add(ref.word, place{si, i, end})
+	for i := 0; i < len(text); {
+		_, n := utf8.DecodeRuneInString(text[i:])
+		// Forms of one rune, then forms that start with these two runes.
+		lx.tryForms(h, si, sn, i, text[i:i+n])
+		if i+n < len(text) {
+			_, m := utf8.DecodeRuneInString(text[i+n:])
+			lx.tryForms(h, si, sn, i, text[i:i+n+m])
 		}
+		i += n
+	}
+}
+
+func (lx *lexicon) tryForms(h hits, si int, sn sentence, i int, key string) {
+	text := sn.text
+	for _, ref := range lx.bySurface[key] {
+		w := lx.words[ref.word]
+		if w.latin || !strings.HasPrefix(text[i:], ref.pieces[0]) {
+			continue
+		}
+		end, ok := rest(text, i+len(ref.pieces[0]), ref.pieces[1:])
+		if !ok {
+			continue
+		}
+		if len(ref.pieces) == 1 && !ref.stem && !ref.loose && !wholeWords(sn, i, end) {
+			continue
+		}
+		if ref.noun && coversVerb(sn, i, end) || !ref.loose && !ref.stem && onlyGrammarWords(sn, i, end) {
+			continue
+		}
+		h.add(ref.word, place{si, i, end})
 	}
 }
 

@@ -50,21 +50,51 @@ type triager struct {
 // ruleSet is a list of phrases with exceptions that cancel the matches
 // they overlap.
 type ruleSet struct {
-	exprs  []expr
-	except []expr
+	exprs  entries
+	except entries
 }
 
 type crisisRule struct {
 	kind    string
-	phrases []expr
-	signs   []expr
-	except  []expr
+	phrases entries
+	signs   entries
+	except  entries
 }
 
 type lowerRule struct {
 	id    string
 	kinds []string
-	exprs []expr
+	exprs entries
+}
+
+// entries are the compiled entries of one phrase list, indexed by their
+// first term: a message only tries the entries whose first term it holds,
+// which is a few dozen of the flow's thousands.
+type entries struct {
+	list   []expr
+	byTerm map[int][]int
+}
+
+func newEntries(list []expr) entries {
+	es := entries{list: list, byTerm: map[int][]int{}}
+	for i, e := range list {
+		es.byTerm[e.ids[0]] = append(es.byTerm[e.ids[0]], i)
+	}
+	return es
+}
+
+// in calls fn with the entries that may match m, in the order written.
+func (es entries) in(m *message, fn func(i int, e expr) bool) {
+	var cand []int
+	for _, t := range m.terms {
+		cand = append(cand, es.byTerm[t]...)
+	}
+	slices.Sort(cand)
+	for _, i := range cand {
+		if !fn(i, es.list[i]) {
+			return
+		}
+	}
 }
 
 // compiler turns phrase lists into rule sets, reporting entries that do
@@ -75,7 +105,7 @@ type compiler struct {
 	problems *Problems
 }
 
-func (c *compiler) exprs(list []Phrase) []expr {
+func (c *compiler) exprs(list []Phrase) entries {
 	out := make([]expr, 0, len(list))
 	for _, p := range list {
 		if strings.TrimSpace(p.Text) == "" {
@@ -89,7 +119,7 @@ func (c *compiler) exprs(list []Phrase) []expr {
 		}
 		out = append(out, e)
 	}
-	return out
+	return newEntries(out)
 }
 
 func (c *compiler) set(phrases, except []Phrase) ruleSet {
@@ -152,11 +182,18 @@ type message struct {
 	text string
 	a    analysis
 	h    hits
+	// present marks the terms found in it, and terms lists them;
+	// exprCache holds the entries worked out for it.
+	present   []bool
+	terms     []int
+	exprCache map[string][]match
 }
 
 func (t *triager) read(text string) *message {
 	a := analyse(text)
-	return &message{text: text, a: a, h: t.lx.match(a)}
+	h := t.lx.match(a)
+	present, terms := t.lx.present(h)
+	return &message{text: text, a: a, h: h, present: present, terms: terms}
 }
 
 // termPlaces are the places where any of the words matched.
@@ -176,15 +213,16 @@ func (m *message) termPlaces(ids []int) []place {
 // so 死ぬほど笑った cancels 死ぬ, and 母が倒れたら ("if mother collapsed")
 // cancels "collapse ~ 今" built on that 倒れ; but 猫が死んで covers nothing
 // of the 死にたい that follows it.
-func find(m *message, e expr, except []expr) []place {
+func find(m *message, e expr, except entries) []place {
 	ms := e.matches(m)
 	if len(ms) == 0 {
 		return nil
 	}
 	var cut []place
-	for _, x := range except {
+	except.in(m, func(_ int, x expr) bool {
 		cut = append(cut, x.places(m)...)
-	}
+		return true
+	})
 	out := make([]place, 0, len(ms))
 	for _, x := range ms {
 		covered := slices.ContainsFunc(x.words, func(w place) bool {
@@ -200,21 +238,22 @@ func find(m *message, e expr, except []expr) []place {
 // matched returns the entries of rs that match m.
 func (rs ruleSet) matched(m *message) []string {
 	var out []string
-	for _, e := range rs.exprs {
+	rs.exprs.in(m, func(_ int, e expr) bool {
 		if len(find(m, e, rs.except)) > 0 {
 			out = append(out, e.raw)
 		}
-	}
+		return true
+	})
 	return out
 }
 
 func (rs ruleSet) any(m *message) bool {
-	for _, e := range rs.exprs {
-		if len(find(m, e, rs.except)) > 0 {
-			return true
-		}
-	}
-	return false
+	found := false
+	rs.exprs.in(m, func(_ int, e expr) bool {
+		found = len(find(m, e, rs.except)) > 0
+		return !found
+	})
+	return found
 }
 
 // sign is a reason for the safety check: a sign of a crisis rule, or a
@@ -254,24 +293,30 @@ func (t *triager) crisisOf(m *message) crisisReading {
 		at = append(at, p)
 	}
 	for k, rule := range t.crisis {
-		for i, e := range rule.phrases {
+		clear := false
+		rule.phrases.in(m, func(i int, e expr) bool {
 			for _, p := range find(m, e, rule.except) {
 				if by := t.loweredBy(m, rule.kind, p); by != "" {
 					addSign(sign{rule: k, key: fmt.Sprintf("%d:p%d", k, i), why: fmt.Sprintf("%s (lowered by %s)", e.raw, by)}, p)
 					continue
 				}
-				r.rule, r.why = k, e.raw
-				return r
+				r.rule, r.why, clear = k, e.raw, true
+				return false
 			}
+			return true
+		})
+		if clear {
+			return r
 		}
-		for i, e := range rule.signs {
+		rule.signs.in(m, func(i int, e expr) bool {
 			for _, p := range find(m, e, rule.except) {
 				if t.loweredBy(m, rule.kind, p) == "" {
 					addSign(sign{rule: k, key: fmt.Sprintf("%d:s%d", k, i), why: e.raw}, p)
 					break
 				}
 			}
-		}
+			return true
+		})
 	}
 	return r
 }
@@ -284,12 +329,18 @@ func (t *triager) loweredBy(m *message, kind string, p place) string {
 		if len(l.kinds) > 0 && !slices.Contains(l.kinds, kind) {
 			continue
 		}
-		for _, e := range l.exprs {
+		by := ""
+		l.exprs.in(m, func(_ int, e expr) bool {
 			for _, q := range e.places(m) {
 				if q.sent == p.sent && within(sn, p, q, lowerWords) {
-					return l.id
+					by = l.id
+					return false
 				}
 			}
+			return true
+		})
+		if by != "" {
+			return by
 		}
 	}
 	return ""
@@ -452,7 +503,7 @@ func (rs ruleSet) places(msgs []*message) (int, []string) {
 	var why []string
 	for _, m := range msgs {
 		var got []place
-		for _, e := range rs.exprs {
+		rs.exprs.in(m, func(_ int, e expr) bool {
 			ps := find(m, e, rs.except)
 			if len(ps) > 0 && !slices.Contains(why, e.raw) {
 				why = append(why, e.raw)
@@ -470,7 +521,8 @@ func (rs ruleSet) places(msgs []*message) (int, []string) {
 					got = append(got, p)
 				}
 			}
-		}
+			return true
+		})
 		n += len(got)
 	}
 	return n, why
@@ -479,20 +531,21 @@ func (rs ruleSet) places(msgs []*message) (int, []string) {
 // greetingOnly reports whether m says nothing but greetings ("こんにちは！",
 // "hello"), which is never triaged as a need.
 func (t *triager) greetingOnly(m *message) bool {
-	if len(m.a.sentences) == 0 || len(t.greetings.exprs) == 0 {
+	if len(m.a.sentences) == 0 || len(t.greetings.exprs.list) == 0 {
 		return false
 	}
 	covered := make([][]bool, len(m.a.sentences))
 	for i, sn := range m.a.sentences {
 		covered[i] = make([]bool, len(sn.text))
 	}
-	for _, e := range t.greetings.exprs {
+	t.greetings.exprs.in(m, func(_ int, e expr) bool {
 		for _, p := range e.places(m) {
 			for b := p.start; b < p.end; b++ {
 				covered[p.sent][b] = true
 			}
 		}
-	}
+		return true
+	})
 	for _, c := range covered {
 		if slices.Contains(c, false) {
 			return false
@@ -527,7 +580,7 @@ func (rs ruleSet) covers(m *message, rest int) bool {
 	left, any := 0, false
 	for si, sn := range m.a.sentences {
 		covered := make([]bool, len(sn.text))
-		for _, e := range rs.exprs {
+		rs.exprs.in(m, func(_ int, e expr) bool {
 			for _, p := range find(m, e, rs.except) {
 				if p.sent != si {
 					continue
@@ -537,7 +590,8 @@ func (rs ruleSet) covers(m *message, rest int) bool {
 					covered[b] = true
 				}
 			}
-		}
+			return true
+		})
 		for b := range sn.text { // rune by rune
 			if !covered[b] {
 				left++

@@ -36,7 +36,9 @@ type testRules struct {
 // count is how many of the phrases match text outside the exceptions.
 func (r testRules) count(text string) int {
 	a := analyse(text)
-	return len(r.rs.matched(&message{text: text, a: a, h: r.lx.match(a)}))
+	h := r.lx.match(a)
+	present, terms := r.lx.present(h)
+	return len(r.rs.matched(&message{text: text, a: a, h: h, present: present, terms: terms}))
 }
 
 func testSet(t *testing.T, phrases, except []string) testRules {
