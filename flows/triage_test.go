@@ -188,3 +188,17 @@ func TestGapPhrases(t *testing.T) {
 		}
 	}
 }
+
+func TestExplain(t *testing.T) {
+	ex := Default().Explain("もう死にたい。家賃も払えない")
+	if len(ex.Sentences) != 2 || !ex.Result.Crisis || ex.Result.Kind != "suicide" {
+		t.Fatalf("explain: %+v", ex)
+	}
+	found := false
+	for _, w := range ex.Sentences[0].Words {
+		found = found || w.Lemma == "死ぬ"
+	}
+	if !found {
+		t.Errorf("the lemma 死ぬ is not shown: %+v", ex.Sentences[0].Words)
+	}
+}
