@@ -44,6 +44,8 @@ type Turn struct {
 	State   string         `yaml:"state"`
 	// Check is the crisis kind the safety check must ask about, or "none".
 	Check string `yaml:"check"`
+	// Bubbles is how many LINE messages the answer must be.
+	Bubbles int `yaml:"bubbles"`
 }
 
 // HandoffExpect is what a step's handoff must be; None means no handoff at all.
@@ -147,10 +149,11 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 		var reply strings.Builder
 		var handoff *Handoff
 		var relayed, erased bool
-		checked := ""
+		checked, bubbles := "", 0
 		for _, a := range acts {
 			switch a := a.(type) {
 			case Reply:
+				bubbles++
 				reply.WriteString(a.Text + "\n")
 				for _, q := range a.QuickReplies {
 					reply.WriteString("[" + q.Label + "]\n")
@@ -210,6 +213,9 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 			} else {
 				fail("expected a safety check about %s, got one about %s", turn.Check, checked)
 			}
+		}
+		if turn.Bubbles > 0 && turn.Bubbles != bubbles {
+			fail("expected %d bubbles, got %d:\n%s", turn.Bubbles, bubbles, indent(got))
 		}
 		if turn.State != "" && turn.State != s.State {
 			fail("expected state %q, got %q", turn.State, s.State)

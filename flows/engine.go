@@ -3,11 +3,10 @@ package flows
 import (
 	"context"
 	"errors"
-	"fmt"
+	"sync"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -65,6 +64,17 @@ func (f *Flow) buildEvents() {
 	add(evLanguage, all, f.Intents.Language.Next)
 	add(evStart, all, f.Start)
 	f.events = ev
+	f.machines = &sync.Pool{New: func() any { return fsm.NewFSM(f.Start, f.events, nil) }}
+	f.labels = make([][][]string, len(f.States))
+	for i, s := range f.States {
+		for _, q := range s.QuickReplies {
+			var ls []string
+			for _, label := range q.Label.ByLocale {
+				ls = append(ls, Normalize(label))
+			}
+			f.labels[i] = append(f.labels[i], ls)
+		}
+	}
 }
 
 // Locale returns the flow's default locale id.
@@ -76,7 +86,19 @@ func (f *Flow) Locale() string {
 }
 
 // Text returns a fixed text in locale, falling back to the default locale.
-func (f *Flow) Text(key, locale string) string { return f.Texts[key].In(locale, f.Locale()) }
+// An optional text the flow does not give comes from the default flow.
+func (f *Flow) Text(key, locale string) string {
+	if t, ok := f.Texts[key]; ok {
+		return t.In(locale, f.Locale())
+	}
+	if t, ok := defaultTexts()[key]; ok {
+		if s := t.ByLocale[locale]; s != "" {
+			return s
+		}
+		return t.In(f.Locale(), "ja")
+	}
+	return ""
+}
 
 // Category returns a category by id.
 func (f *Flow) Category(id string) (Category, bool) {
@@ -103,12 +125,15 @@ type step struct {
 	in      Input
 	machine *fsm.FSM
 	actions []Action
-	texts   []string // reply texts gathered, sent as one batch
-	choices []Choice // quick replies of the last text
+	// bubbles are the answer's LINE messages, each a few paragraphs;
+	// choices are the quick replies of the last.
+	bubbles [][]string
+	choices []Choice
 	// crisisKind is set when this step handed off for a crisis.
 	crisisKind string
-	// privacy is set when the privacy notice is due in this step.
-	privacy bool
+	// privacy is set when the privacy notice is due in this step;
+	// crisisAnswered when this step gave a crisis answer.
+	privacy, crisisAnswered bool
 	// triaged caches the triage of s.Recent; remember clears it.
 	triaged *TriageResult
 	// cur is the message of this step, read once.
@@ -126,7 +151,9 @@ func (f *Flow) Step(s Session, in Input) (Session, []Action) {
 		// New session, or a state the administrator removed since: start over.
 		st.s.State = f.Start
 	}
-	st.machine = fsm.NewFSM(st.s.State, f.events, nil)
+	st.machine = f.machines.Get().(*fsm.FSM)
+	defer f.machines.Put(st.machine)
+	st.machine.SetState(st.s.State)
 	if !st.s.Greeted {
 		st.s.Greeted = true
 		st.guessLocale(in)
@@ -147,32 +174,6 @@ func (f *Flow) Step(s Session, in Input) (Session, []Action) {
 	return st.finish()
 }
 
-func (st *step) finish() (Session, []Action) {
-	if st.privacy {
-		// The privacy notice opens a first conversation, but never stands
-		// between a resident in crisis and the emergency numbers.
-		notice := strings.TrimSpace(st.f.Text("privacy", st.s.Locale))
-		if st.crisisKind != "" {
-			st.texts = append(st.texts, notice)
-		} else {
-			st.texts = append([]string{notice}, st.texts...)
-		}
-	}
-	if len(st.texts) > 0 {
-		// Texts go first, in one Reply: LINE sends them as one batch.
-		reply := Reply{Text: strings.Join(st.texts, "\n\n"), QuickReplies: st.choices}
-		st.actions = append([]Action{reply}, st.actions...)
-	}
-	return st.s, st.actions
-}
-
-func (st *step) say(text string) {
-	if text = strings.TrimSpace(text); text != "" {
-		st.texts = append(st.texts, text)
-	}
-	st.choices = nil
-}
-
 // fire runs a state-machine event; a self-transition is fine, and an event
 // the machine does not know (a flow the linter would refuse) falls back to a
 // person rather than a dead end.
@@ -188,6 +189,7 @@ func (st *step) fire(event string) {
 // enter says the state's message and, for a handoff state, hands off.
 func (st *step) enter(id string) {
 	st.s.State = id
+	st.s.Again = ""
 	state := st.f.States[st.f.index[id]]
 	if state.Handoff != nil {
 		st.handoff(state.Handoff)
@@ -240,27 +242,15 @@ func (st *step) text(raw string) {
 	if st.s.CheckOpen && st.answerCheck(st.f.triage.checkAnswer(st.cur), text) {
 		return
 	}
-	if i, ok := st.labelMatch(text); ok {
+	if i, words, ok := st.labelMatch(text); ok {
+		if words {
+			st.remember(text) // typed words are content too (母の介護もあって)
+		}
 		st.press(i)
 		return
 	}
-	state := st.f.States[st.f.index[st.s.State]]
 	if st.s.HandedOff {
-		// Staff have the case: the resident's words go to them, except the
-		// two things a resident can always do alone.
-		if st.detour() {
-			return
-		}
-		if Normalize(text) == "" && !strings.ContainsFunc(text, unicode.IsGraphic) {
-			// Nothing to pass on: reassure rather than stay silent.
-			st.say(st.f.Text("handoff_done", st.s.Locale))
-			return
-		}
-		if st.f.triage.human.any(st.cur) {
-			st.say(st.f.Text("handoff_done", st.s.Locale))
-		}
-		st.remember(text)
-		st.relay(text)
+		st.relayText(text)
 		return
 	}
 	if st.f.triage.human.any(st.cur) {
@@ -271,6 +261,9 @@ func (st *step) text(raw string) {
 	if st.detour() {
 		return
 	}
+	if st.answerQuestion(text) {
+		return
+	}
 	if st.s.PrevCase != "" && len(st.cur.a.sentences) > 0 {
 		// The resident comes back after staff closed their case: straight to a
 		// person, on a new case linked to the old one.
@@ -278,12 +271,38 @@ func (st *step) text(raw string) {
 		st.fire(evHuman)
 		return
 	}
-	if state.Text != nil && state.Text.Next == "" && st.f.triage.greetingOnly(st.cur) {
+	state := st.f.States[st.f.index[st.s.State]]
+	if state.Text != nil && state.Text.Next == "" && !state.Text.Back && st.f.triage.greetingOnly(st.cur) {
 		st.sayState()
 		return
 	}
 	st.remember(text)
+	if st.askAgain(state) {
+		return
+	}
 	st.route()
+}
+
+// askAgain asks a button question once more when free text came instead of
+// a press: the words are kept for staff (and triaged), and the second time
+// the flow goes on, so that nobody is held at a question.
+func (st *step) askAgain(state State) bool {
+	r := state.Text
+	if r == nil || len(state.QuickReplies) == 0 || r.Again.ByLocale == nil && !r.Back {
+		return false // only where the flow says so: elsewhere free text goes on
+	}
+	if st.s.Again == state.ID {
+		st.s.Again = ""
+		if r.Back {
+			st.goBack()
+			return true
+		}
+		return false
+	}
+	st.s.Again = state.ID
+	st.say(st.fill(r.Again.In(st.s.Locale, st.f.Locale())))
+	st.sayState()
+	return true
 }
 
 // route sends the resident's remembered words on from the current state:
@@ -354,128 +373,30 @@ func (st *step) remember(text string) {
 	}
 }
 
-// crisis checks the crisis rules on this message (with the one before it,
-// for a phrase split in two) and, on a clear match, gives the numbers and
-// hands off urgently, in this very step. Signs that are not clear add up
-// over the recent messages: enough of them are a crisis too; fewer ask the
-// safety check.
-func (st *step) crisis(text string) bool {
-	t := st.f.triage
-	cur := t.crisisOf(st.cur)
-	if cur.rule < 0 {
-		if n := len(st.s.Recent); n > 0 && !st.s.HandedOff && utf8.RuneCountInString(st.s.Recent[n-1]) <= splitPhraseRunes {
-			if joint := t.crisisOf(t.read(st.s.Recent[n-1] + text)); joint.rule >= 0 {
-				cur = joint
-			}
-		}
-	}
-	if cur.rule >= 0 {
-		st.crisisAnswer(cur.rule, text, "")
-		return true
-	}
-	if len(cur.signs) == 0 || st.s.Crisis != "" {
-		return false
-	}
-	var readings []crisisReading
-	for _, m := range st.recentMessages() {
-		readings = append(readings, t.crisisOf(m))
-	}
-	rk := t.assess(append(readings, cur))
-	if rk.crisis {
-		st.crisisAnswer(rk.rule, text, "")
-		return true
-	}
-	if st.s.CheckOpen || st.s.Checked != "" {
-		// Asked already: the answer stands until the signs add up.
-		return false
-	}
-	st.askCheck(rk.rule, text)
-	return true
-}
-
-// splitPhraseRunes is the longest previous message read together with the
-// current one: a phrase split in two ("死に" / "たい") comes in short pieces.
-const splitPhraseRunes = 20
-
-// crisisAnswer gives the numbers of crisis rule k and hands off urgently,
-// or escalates the open case. answer is the safety check's answer that led
-// here, if any.
-func (st *step) crisisAnswer(k int, text, answer string) {
-	rule := st.f.Crisis.Rules[k]
-	st.s.CheckOpen, st.s.CheckTries = false, 0
-	st.s.Crisis = rule.Kind
-	if answer != "" {
-		st.s.Checked = answer
-	}
-	st.say(rule.Message.In(st.s.Locale, st.f.Locale()) + "\n\n" + st.numbers(rule))
-	if st.s.HandedOff {
-		h := st.handoffAction(rule.Category)
-		h.Urgent, h.Crisis = true, rule.Kind
-		h.Categories = prepend(h.Categories, rule.Category)
-		st.actions = append(st.actions, h)
-		st.s.Urgent = true
-		if answer == "" {
-			st.remember(text)
-			st.relay(text)
-		}
-		return
-	}
-	if answer == "" {
-		st.remember(text)
-	}
-	st.s.Chosen = prepend(st.s.Chosen, rule.Category)
-	st.crisisKind = rule.Kind
-	st.fire(evCrisis)
-}
-
-func prepend(list []string, id string) []string {
-	out := []string{id}
-	for _, c := range list {
-		if c != id {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (st *step) numbers(rule CrisisRule) string {
-	lines := []string{st.f.Text("numbers_heading", st.s.Locale)}
-	open, close := "（", "）"
-	if st.s.Locale == "en" {
-		open, close = " (", ")"
-	}
-	for _, id := range rule.Numbers {
-		for _, n := range st.f.Crisis.Numbers {
-			if n.ID != id {
-				continue
-			}
-			mark := "☎"
-			if strings.Contains(n.Number, "://") {
-				mark = "🔗" // a chat service, not a phone line
-			}
-			lines = append(lines, fmt.Sprintf("%s %s %s%s%s%s", mark, n.Number,
-				n.Name.In(st.s.Locale, st.f.Locale()), open, n.Hours.In(st.s.Locale, st.f.Locale()), close))
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-// labelMatch finds a button of the current state whose label, in any locale,
-// is exactly what the resident typed: typing a label is pressing it.
-func (st *step) labelMatch(text string) (int, bool) {
+// labelMatch finds a button of the current state whose label, in any
+// locale, is what the resident typed, or whose phrases the words hold
+// (母のことです presses 家族のこと): typing it is pressing it. words is
+// set when it was the phrases: the words say more than the button.
+func (st *step) labelMatch(text string) (i int, words, ok bool) {
 	n := Normalize(text)
 	if n == "" {
-		return 0, false
+		return 0, false, false
 	}
-	state := st.f.States[st.f.index[st.s.State]]
-	for i, q := range state.QuickReplies {
-		for _, label := range q.Label.ByLocale {
-			if Normalize(label) == n {
-				return i, true
-			}
+	si := st.f.index[st.s.State]
+	for i, labels := range st.f.labels[si] {
+		if slices.Contains(labels, n) {
+			return i, false, true
 		}
 	}
-	return 0, false
+	if st.cur == nil {
+		return 0, false, false
+	}
+	for i, rs := range st.f.triage.buttons[si] {
+		if rs.any(st.cur) {
+			return i, true, true
+		}
+	}
+	return 0, false, false
 }
 
 func (st *step) choice(data string) {
@@ -517,21 +438,27 @@ func (st *step) press(i int) {
 		st.actions = append(st.actions, Erase{})
 		st.say(st.f.Text("delete_done", locale))
 	case q.Back:
-		back := st.s.Back
-		st.s.Back = ""
-		if _, ok := st.f.index[back]; !ok || back == st.s.State {
-			back = st.f.Start
-		}
-		st.machine.SetState(back)
-		if st.s.HandedOff {
-			st.s.State = back
-			st.say(st.f.Text("handoff_done", st.s.Locale))
-			return
-		}
-		st.enter(back)
+		st.goBack()
 	default:
 		st.fire(chooseEvent(i))
 	}
+}
+
+// goBack returns to the state the resident was in before a delete or
+// language detour.
+func (st *step) goBack() {
+	back := st.s.Back
+	st.s.Back = ""
+	if _, ok := st.f.index[back]; !ok || back == st.s.State {
+		back = st.f.Start
+	}
+	st.machine.SetState(back)
+	if st.s.HandedOff {
+		st.s.State = back
+		st.say(st.f.Text("handoff_done", st.s.Locale))
+		return
+	}
+	st.enter(back)
 }
 
 func (st *step) event(e Event) {
@@ -583,8 +510,20 @@ func (st *step) handoff(spec *HandoffSpec) {
 	st.s.HandedOff = true
 	st.s.Urgent = h.Urgent
 	st.s.PrevCase = ""
+	st.s.AckAt = 0
+	st.s.Suggested = slices.Clone(h.Categories)
 	st.actions = append(st.actions, h)
+	if st.crisisKind != "" {
+		return // the crisis answer already said what happens now
+	}
 	st.sayState()
+	if h.Urgent && !st.in.Now.IsZero() && !st.f.Hours.Open(st.in.Now) && !st.f.Hours.NightDuty {
+		// An urgent case at night: say plainly when a person will read it.
+		choices := st.choices
+		st.say(st.fill(st.f.Text("urgent_closed", st.s.Locale)))
+		st.choices = choices
+		return
+	}
 	st.outOfHours()
 }
 
@@ -613,60 +552,37 @@ func (st *step) handoffAction(fallback string) Handoff {
 	return h
 }
 
-// outOfHours adds the out-of-hours text once a day, so it does not ride on
-// top of every message.
-func (st *step) outOfHours() {
-	if st.in.Now.IsZero() || st.f.Hours.Open(st.in.Now) {
-		return
-	}
-	day := st.f.Hours.LocalDay(st.in.Now)
-	if st.s.OutOfHoursDay == day {
-		return
-	}
-	st.s.OutOfHoursDay = day
-	next := st.f.Hours.NextOpen(st.in.Now)
-	when := ""
-	if !next.IsZero() {
-		when = st.f.formatTime(next, st.s.Locale)
-	}
-	choices := st.choices
-	st.say(strings.ReplaceAll(st.f.Text("out_of_hours", st.s.Locale), "{next_open}", when))
-	st.choices = choices
-}
-
-// formatTime writes a time the way a resident reads it in their language:
-// やさしい日本語 avoids kanji.
-func (f *Flow) formatTime(t time.Time, locale string) string {
-	t = t.In(f.Hours.location)
-	switch {
-	case strings.HasPrefix(locale, "en"):
-		return t.Format("Mon 2 Jan 15:04")
-	case locale == "easy-ja":
-		wd := []string{"にちようび", "げつようび", "かようび", "すいようび", "もくようび", "きんようび", "どようび"}[t.Weekday()]
-		return fmt.Sprintf("%dがつ%dにち（%s）%d:%02d", t.Month(), t.Day(), wd, t.Hour(), t.Minute())
-	}
-	wd := []string{"日", "月", "火", "水", "木", "金", "土"}[t.Weekday()]
-	return fmt.Sprintf("%d月%d日（%s）%d時%02d分", t.Month(), t.Day(), wd, t.Hour(), t.Minute())
-}
-
-// guessLocale answers a first message written only in Latin letters in
-// English, when the flow speaks it: a resident who writes "hello" should not
-// have to find the language button in a Japanese privacy notice.
+// guessLocale answers a first message in the register it was written in:
+// only Latin letters get English (a resident who writes "hello" should not
+// have to find the language button in a Japanese notice; one English word
+// in a Japanese sentence does not count), hiragana without kanji gets やさし
+// い日本語 (children, and residents who read little kanji).
 func (st *step) guessLocale(in Input) {
-	if in.Kind != InputText || st.s.Locale != st.f.Locale() || !slices.ContainsFunc(st.f.Locales, func(l Locale) bool { return l.ID == "en" }) {
+	if in.Kind != InputText || st.s.Locale != st.f.Locale() {
 		return
 	}
-	latin := false
+	latin, kana, kanji := 0, 0, 0
 	for _, r := range in.Text {
 		switch {
 		case r < utf8.RuneSelf && unicode.IsLetter(r):
-			latin = true
-		case unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana):
-			return
+			latin++
+		case unicode.Is(unicode.Han, r):
+			kanji++
+		case unicode.In(r, unicode.Hiragana, unicode.Katakana):
+			kana++
 		}
 	}
-	if latin {
-		st.s.Locale = "en"
-		st.actions = append(st.actions, SetLocale{Locale: "en"})
+	switch {
+	case latin > 0 && kana+kanji == 0:
+		st.setLocale("en")
+	case kanji == 0 && kana >= 6 && kana > 3*latin:
+		st.setLocale("easy-ja")
+	}
+}
+
+func (st *step) setLocale(id string) {
+	if slices.ContainsFunc(st.f.Locales, func(l Locale) bool { return l.ID == id }) && id != st.s.Locale {
+		st.s.Locale = id
+		st.actions = append(st.actions, SetLocale{Locale: id})
 	}
 }

@@ -116,7 +116,8 @@ func TestFirstContactShowsPrivacyOnce(t *testing.T) {
 func TestChoiceAndLanguage(t *testing.T) {
 	f := mini(t)
 	s, acts := f.Step(Session{}, say("こんにちは"))
-	r := acts[0].(Reply)
+	// The privacy notice is a bubble of its own; the buttons are on the last.
+	r := lastReply(acts)
 	if len(r.QuickReplies) != 3 {
 		t.Fatalf("quick replies = %+v", r.QuickReplies)
 	}
@@ -176,11 +177,17 @@ func TestHandedOffRelaysAndEscalates(t *testing.T) {
 	s, _ := f.Step(Session{}, say("人と話したい"))
 	s.Case = "K-TEST"
 	s, acts := f.Step(s, say("今日は寒いです"))
-	if len(acts) != 1 {
-		t.Fatalf("want exactly one relay, got %+v", acts)
+	// The first message after the handoff: an acknowledgement and the relay.
+	if len(acts) != 2 || !strings.Contains(replies(acts), "受け取りました") {
+		t.Fatalf("want an acknowledgement and one relay, got %+v", acts)
 	}
-	if r, ok := acts[0].(Relay); !ok || r.Case != "K-TEST" || r.Text != "今日は寒いです" {
-		t.Fatalf("relay = %+v", acts[0])
+	if r, ok := acts[1].(Relay); !ok || r.Case != "K-TEST" || r.Text != "今日は寒いです" {
+		t.Fatalf("relay = %+v", acts[1])
+	}
+	// The next one, a minute later: the relay alone, no second acknowledgement.
+	s, acts = f.Step(s, Input{Kind: InputText, Text: "風邪をひきそう", Now: weekday10.Add(time.Minute)})
+	if len(acts) != 1 {
+		t.Fatalf("want only the relay, got %+v", acts)
 	}
 	s, acts = f.Step(s, Input{Kind: InputEvent, Event: EventSticker, Now: weekday10})
 	if r, ok := acts[0].(Relay); !ok || r.Text != "[sticker]" {
@@ -293,4 +300,15 @@ func TestNumbersAndTimesPerLocale(t *testing.T) {
 			t.Errorf("formatTime(%s) = %q, want %q", locale, got, want)
 		}
 	}
+}
+
+// lastReply is the last bubble of an answer, which carries the buttons.
+func lastReply(acts []Action) Reply {
+	var r Reply
+	for _, a := range acts {
+		if x, ok := a.(Reply); ok {
+			r = x
+		}
+	}
+	return r
 }

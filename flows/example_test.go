@@ -26,6 +26,7 @@ func ExampleFlow_Step() {
 		}
 	}
 	// Output:
+	// reply with 0 buttons
 	// reply with 13 buttons
 	// reply with 0 buttons
 	// handoff to [general] urgent: false

@@ -125,3 +125,52 @@ func (h *Hours) NextOpen(t time.Time) time.Time {
 
 // LocalDay is t's date in the flow's time zone, as 2006-01-02.
 func (h *Hours) LocalDay(t time.Time) string { return t.In(h.location).Format(time.DateOnly) }
+
+// describe writes the weekly hours for a resident, grouping days with the
+// same spans: 月〜金 8:30〜17:15 (en: Mon–Fri 8:30–17:15). Holidays are
+// not listed; texts say "祝日・年末年始を除く" themselves where they want.
+func (h *Hours) describe(locale, fallback string) string {
+	names := map[string][7]string{
+		"ja":      {"日", "月", "火", "水", "木", "金", "土"},
+		"easy-ja": {"にちようび", "げつようび", "かようび", "すいようび", "もくようび", "きんようび", "どようび"},
+		"en":      {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"},
+	}
+	dash, sep := "〜", "、"
+	if strings.HasPrefix(locale, "en") {
+		dash, sep = "–", "; "
+	}
+	days, ok := names[locale]
+	if !ok {
+		if days, ok = names[fallback]; !ok {
+			days = names["en"]
+		}
+	}
+	spans := func(d int) string {
+		var parts []string
+		for _, s := range h.spans[d] {
+			parts = append(parts, fmt.Sprintf("%d:%02d%s%d:%02d", s.from/60, s.from%60, dash, s.to/60, s.to%60))
+		}
+		return strings.Join(parts, ", ")
+	}
+	// Monday first, as a week is read in an office.
+	order := []int{1, 2, 3, 4, 5, 6, 0}
+	var groups []string
+	for i := 0; i < len(order); {
+		d := order[i]
+		if len(h.spans[d]) == 0 {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(order) && spans(order[j+1]) == spans(d) {
+			j++
+		}
+		label := days[d]
+		if j > i {
+			label += dash + days[order[j]]
+		}
+		groups = append(groups, label+" "+spans(d))
+		i = j + 1
+	}
+	return strings.Join(groups, sep)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -42,6 +43,10 @@ func (f *Flow) compile() Problems {
 	}
 	l.concepts()
 	l.safetyCheck()
+	l.conversationCare()
+	if len(l.problems) == 0 {
+		l.crisisBubbles()
+	}
 	l.problems = append(l.problems, f.compileTriage()...)
 	if len(l.problems) == 0 {
 		l.reachability()
@@ -165,6 +170,7 @@ func (l *linter) text(t Text, parent Pos, what string) {
 
 func (l *linter) fixedTexts() {
 	f := l.f
+	pos := f.keyPos["texts"].or(f.Pos)
 	keys := make([]string, 0, len(FixedTexts))
 	for k := range FixedTexts {
 		keys = append(keys, k)
@@ -173,12 +179,20 @@ func (l *linter) fixedTexts() {
 	for _, k := range keys {
 		t, ok := f.Texts[k]
 		if !ok {
-			l.add(f.Pos, "texts.%s is missing (%s)", k, FixedTexts[k])
+			l.add(pos, "texts.%s is missing (%s)", k, FixedTexts[k])
 			continue
 		}
 		l.text(t, f.Pos, "texts."+k)
 	}
+	for k := range OptionalTexts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	for k, t := range f.Texts {
+		if _, optional := OptionalTexts[k]; optional {
+			l.text(t, pos, "texts."+k)
+			continue
+		}
 		if _, ok := FixedTexts[k]; !ok {
 			l.add(t.Pos, "texts.%s is not a text tsunagu uses (known: %s)", k, strings.Join(keys, ", "))
 		}
@@ -408,6 +422,14 @@ func (l *linter) states() {
 		switch r := s.Text; {
 		case r == nil:
 			l.add(s.Pos, "%s says nothing about free text: add \"text: {next: …}\" or \"text: {found: …, not_found: …}\" so no message is a dead end", what)
+		case r.Back && (r.Next != "" || r.Found != "" || r.NotFound != ""):
+			l.add(r.Pos, "%s text: \"back: true\" goes back where the resident came from; leave out \"next:\", \"found:\" and \"not_found:\"", what)
+		case r.Back && len(s.QuickReplies) == 0:
+			l.add(r.Pos, "%s text: \"back: true\" needs buttons: the question is asked once more before going back", what)
+		case r.Back:
+			if r.Again.ByLocale != nil {
+				l.text(r.Again, r.Pos, what+" text again")
+			}
 		case r.Next != "" && (r.Found != "" || r.NotFound != ""):
 			l.add(r.Pos, "%s text: use either \"next:\" or \"found:\"/\"not_found:\", not both", what)
 		case r.Next == "" && (r.Found == "" || r.NotFound == ""):
@@ -416,6 +438,92 @@ func (l *linter) states() {
 			l.stateRef(r.Pos, what+" text", r.Next)
 			l.stateRef(r.Pos, what+" text found", r.Found)
 			l.stateRef(r.Pos, what+" text not_found", r.NotFound)
+			if r.Again.ByLocale != nil {
+				l.text(r.Again, r.Pos, what+" text again")
+			}
+		}
+	}
+}
+
+// conversationCare checks the keys that make the bot answer like a
+// counsellor: acknowledgements, FAQ answers, guides, the contact details.
+func (l *linter) conversationCare() {
+	f := l.f
+	f.Acknowledge.every = defaultAckEvery
+	if e := strings.TrimSpace(f.Acknowledge.Every); e != "" {
+		d, err := time.ParseDuration(e)
+		switch {
+		case err != nil:
+			l.add(f.Acknowledge.Pos.or(f.Pos), "acknowledge.every %q is not a duration: write it like \"3h\" or \"90m\"", e)
+		case d < time.Minute:
+			l.add(f.Acknowledge.Pos.or(f.Pos), "acknowledge.every %q is too short: residents would be answered on every message (a minute at least)", e)
+		default:
+			f.Acknowledge.every = d
+		}
+	}
+	seen := map[string]bool{}
+	for _, q := range f.FAQ {
+		what := fmt.Sprintf("faq %q", q.ID)
+		if q.ID == "" || seen[q.ID] {
+			l.add(q.Pos, "every faq entry needs its own id (%q is empty or used twice)", q.ID)
+		}
+		seen[q.ID] = true
+		if len(q.Phrases) == 0 {
+			l.add(q.Pos, "%s has no phrases, so it is never asked", what)
+		}
+		l.text(q.Answer, q.Pos, what+" answer")
+		l.placeholders(q.Answer, what+" answer")
+	}
+	for _, c := range f.Categories {
+		if c.Guide.ByLocale != nil {
+			l.text(c.Guide, c.Pos, fmt.Sprintf("category %q guide", c.ID))
+			l.placeholders(c.Guide, fmt.Sprintf("category %q guide", c.ID))
+		}
+	}
+	if c := f.Contact; c.Address.ByLocale != nil {
+		l.text(c.Address, c.Pos, "contact.address")
+	}
+}
+
+// placeholders refuses {phone} and {address} in a text when contact: does
+// not give them: a resident would read an empty gap.
+func (l *linter) placeholders(t Text, what string) {
+	for loc, s := range t.ByLocale {
+		if strings.Contains(s, "{phone}") && strings.TrimSpace(l.f.Contact.Phone) == "" {
+			l.add(t.Pos, "%s (%s) uses {phone}, but contact.phone is not set", what, loc)
+		}
+		if strings.Contains(s, "{address}") && l.f.Contact.Address.ByLocale == nil {
+			l.add(t.Pos, "%s (%s) uses {address}, but contact.address is not set", what, loc)
+		}
+	}
+}
+
+// LINE's text message holds 5,000 characters, but a crisis answer is read on
+// a phone at the worst moment: the first bubble is short, the rest too.
+const (
+	maxFirstBubbleRunes = 300
+	maxCrisisRestRunes  = 1000
+)
+
+// crisisBubbles checks that each crisis answer fits a phone, in every
+// language: care and the first numbers in 300 characters, the other
+// numbers and what happens now in 1,000 more.
+func (l *linter) crisisBubbles() {
+	f := l.f
+	st := &step{f: f}
+	for _, r := range f.Crisis.Rules {
+		for _, loc := range l.localeIDs() {
+			st.s.Locale = loc
+			first := min(firstNumbers, len(r.Numbers))
+			b1 := r.Message.In(loc, f.Locale()) + "\n" + strings.Join(st.numberLines(r.Numbers[:first]), "\n")
+			if n := utf8.RuneCountInString(b1); n > maxFirstBubbleRunes {
+				l.add(r.Message.Pos.or(r.Pos), "crisis rule %q: the first bubble is %d characters in %q (the message and the first %d numbers); keep it under %d so it reads on a phone", r.Kind, n, loc, first, maxFirstBubbleRunes)
+			}
+			rest := f.Text("numbers_heading", loc) + strings.Join(st.numberLines(r.Numbers[first:]), "\n") +
+				f.Text("urgent_closed", loc) + f.Text("safe_now", loc)
+			if n := utf8.RuneCountInString(rest); n > maxCrisisRestRunes {
+				l.add(r.Pos, "crisis rule %q: the bubbles after the first are %d characters in %q; keep them under %d (fewer numbers, shorter texts)", r.Kind, n, loc, maxCrisisRestRunes)
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -29,6 +30,23 @@ func Default() *Flow {
 
 // LoadDefault loads the embedded default flow, reporting its problems.
 func LoadDefault() (*Flow, error) { return Load(defaultFS, "default") }
+
+// defaultTexts are the default flow's texts, read once: a flow that does
+// not give an optional text says the default one.
+var defaultTexts = sync.OnceValue(func() map[string]Text {
+	data, err := defaultFS.ReadFile("default/texts.yaml")
+	if err != nil {
+		panic("flows: the embedded texts are missing: " + err.Error())
+	}
+	var problems Problems
+	root := parseYAML("default/texts.yaml", data, &problems)
+	var part Flow
+	(&decoder{file: "default/texts.yaml", problems: &problems}).decodeStruct(root, reflect.ValueOf(&part).Elem(), "")
+	if len(problems) > 0 {
+		panic("flows: the embedded texts are broken:\n" + problems.Error())
+	}
+	return part.Texts
+})
 
 // DefaultTests returns the conversation tests shipped with the default flow.
 func DefaultTests() fs.FS {
@@ -142,6 +160,12 @@ func mergeFile(f *Flow, file string, data []byte, seen map[string]Pos, problems 
 		idx, ok := fieldByTag(fv.Type(), key.Value)
 		if !ok {
 			continue // already reported as an unknown key
+		}
+		if f.keyPos == nil {
+			f.keyPos = map[string]Pos{}
+		}
+		if _, seen := f.keyPos[key.Value]; !seen {
+			f.keyPos[key.Value] = d.pos(key)
 		}
 		dst, src := fv.Field(idx), pv.Field(idx)
 		switch {

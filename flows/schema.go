@@ -5,6 +5,7 @@
 package flows
 
 import (
+	"sync"
 	"time"
 
 	"github.com/looplab/fsm"
@@ -65,6 +66,17 @@ type Flow struct {
 	States []State `yaml:"states"`
 	// Concepts are named word lists that phrases combine ("die + wish").
 	Concepts []Concept `yaml:"concepts"`
+	// FAQ are questions answered without opening a case (is this anonymous,
+	// what are your hours…).
+	FAQ []FAQ `yaml:"faq"`
+	// Contact is the counter's own phone and address, for texts that quote them.
+	Contact Contact `yaml:"contact"`
+	// Acknowledge says how often a resident who writes while staff have the
+	// case hears that their words arrived.
+	Acknowledge Acknowledge `yaml:"acknowledge"`
+	// keyPos is where each top-level key was written, for problems about
+	// what is missing under it.
+	keyPos map[string]Pos
 
 	// Files lists the files the flow was read from, in order.
 	Files []string `yaml:"-"`
@@ -74,6 +86,11 @@ type Flow struct {
 	catIx  map[string]int // category id -> position in Categories
 	triage *triager
 	events fsm.Events
+	// labels are each state's button labels, normalised, in every locale.
+	labels [][][]string
+	// machines are state machines of this flow, reused across steps:
+	// building one per step cost more than the step itself.
+	machines *sync.Pool
 }
 
 // Phrase is one entry of a phrase list, where it was written. It is a word
@@ -113,6 +130,36 @@ type Intents struct {
 	Language Intent `yaml:"language"`
 	// Greetings are phrases that alone are never triaged as a need.
 	Greetings []Phrase `yaml:"greetings"`
+	// Guide are questions about where to go, what to bring or what it costs:
+	// they are answered from the category's guide text.
+	Guide []Phrase `yaml:"guide"`
+}
+
+// FAQ is a question residents ask before anything else, and its answer.
+// Answers may use {hours}, {next_open}, {phone} and {address}.
+type FAQ struct {
+	Pos     Pos      `yaml:"-"`
+	ID      string   `yaml:"id"`
+	Phrases []Phrase `yaml:"phrases"`
+	Answer  Text     `yaml:"answer"`
+}
+
+// Contact is the consultation desk's own phone and address, filled in by
+// the city; texts quote them as {phone} and {address}.
+type Contact struct {
+	Pos     Pos    `yaml:"-"`
+	Phone   string `yaml:"phone"`
+	Address Text   `yaml:"address"`
+}
+
+// Acknowledge configures the short answers a resident gets while staff have
+// the case: the first message always, then one at most every Every.
+type Acknowledge struct {
+	Pos Pos `yaml:"-"`
+	// Every is a duration such as "3h"; "3h" when empty.
+	Every string `yaml:"every"`
+
+	every time.Duration
 }
 
 // Intent is a set of phrases that leads to one state.
@@ -133,6 +180,9 @@ type Category struct {
 	Except  []Phrase `yaml:"except"`
 	// Urgent marks every case of this category urgent (violence, for example).
 	Urgent bool `yaml:"urgent"`
+	// Guide says where and how: the window, what to bring, that it is free,
+	// whether staff visit the home. Said when a resident asks.
+	Guide Text `yaml:"guide"`
 	// OtherLanguages makes a message written mostly in a language other than
 	// Japanese count towards this category (foreign residents).
 	OtherLanguages bool `yaml:"other_languages"`
@@ -247,6 +297,9 @@ type Hours struct {
 	Weekly map[string][]string `yaml:"weekly"`
 	// Holidays are closed dates, "2026-01-01".
 	Holidays []string `yaml:"holidays"`
+	// NightDuty is set when someone reads urgent cases outside these hours;
+	// otherwise residents are told plainly when a person will read them.
+	NightDuty bool `yaml:"night_duty"`
 
 	spans    [7][]span // by time.Weekday
 	closed   map[string]bool
@@ -281,6 +334,9 @@ type QuickReply struct {
 	Erase bool `yaml:"erase"`
 	// Back returns to the state the resident was in before (after a cancelled delete).
 	Back bool `yaml:"back"`
+	// Phrases typed by the resident also press the button (母, 父 press
+	// 家族のこと).
+	Phrases []Phrase `yaml:"phrases"`
 }
 
 // TextRoute says where free text goes from a state.
@@ -292,6 +348,13 @@ type TextRoute struct {
 	Found string `yaml:"found"`
 	// NotFound is where text goes when triage finds nothing.
 	NotFound string `yaml:"not_found"`
+	// Again is said before the state's question is asked once more, the
+	// first time free text comes where buttons were offered; the text is
+	// kept for staff. The second time, the flow goes on.
+	Again Text `yaml:"again"`
+	// Back sends free text back to the state the resident came from (after
+	// the question was asked again), as a cancelled confirmation does.
+	Back bool `yaml:"back"`
 }
 
 // HandoffSpec marks a state that hands the case to a person.
@@ -315,4 +378,22 @@ var FixedTexts = map[string]string{
 	"checkin":         "the gentle check-in staff can schedule for a resident who went quiet",
 	"numbers_heading": "heading above the list of emergency numbers in a crisis reply",
 	"list_joiner":     "separator between category names in {categories}",
+}
+
+// OptionalTexts are texts a flow may give; when it does not, the default
+// flow's text is used, so a city's flow written before them keeps working.
+var OptionalTexts = map[string]string{
+	"greeting_morning": "{greeting} from 5:00 to 10:00 (おはようございます)",
+	"greeting_day":     "{greeting} from 10:00 to 18:00 (こんにちは)",
+	"greeting_evening": "{greeting} from 18:00 to 5:00 (こんばんは)",
+	"ack_first":        "the first message after a handoff, while staff have the case: it arrived",
+	"ack_again":        "at most once per acknowledge.every while staff have the case",
+	"ack_closed":       "added to an acknowledgement outside business hours; {next_open} is replaced",
+	"urgent_told":      "in a crisis answer, when someone reads urgent cases now",
+	"urgent_closed":    "in a crisis answer, when no one reads them until {next_open}: say so plainly",
+	"safe_now":         "the last bubble of a crisis answer: いま安全な場所にいますか？",
+	"crisis_again":     "the short answer when crisis words come again in the same case",
+	"after_crisis_ok":  "a warm answer to 大丈夫です after a crisis answer; the case stays urgent",
+	"delete_history":   "after erasing: how to delete the LINE talk history on the phone",
+	"guide_none":       "answer to where to go or what to bring before any need is known",
 }

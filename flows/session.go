@@ -47,6 +47,17 @@ type Session struct {
 	CheckTries int    `json:"ct,omitempty"`
 	// Checked is the answer to the last safety check: yes, unsure or no.
 	Checked string `json:"cd,omitempty"`
+	// PrivacyDue is set when the privacy notice waits for the next answer
+	// (a first message that was a crisis got the numbers first).
+	PrivacyDue bool `json:"pd,omitempty"`
+	// AckAt is when the resident was last told their words arrived
+	// (Unix seconds), while staff have the case.
+	AckAt int64 `json:"a,omitempty"`
+	// Again is the state whose question was asked once more after free text.
+	Again string `json:"ag,omitempty"`
+	// Suggested are categories found in the resident's words after the
+	// handoff, already suggested to staff.
+	Suggested []string `json:"sg,omitempty"`
 }
 
 // MarshalSession encodes a session as compact versioned JSON.
@@ -107,7 +118,7 @@ type Input struct {
 }
 
 // Action is something the shell must do after a Step. The concrete types are
-// Reply, Handoff, Relay, Check, Erase and SetLocale.
+// Reply, Handoff, Relay, Check, Retriage, Erase and SetLocale.
 type Action interface{ action() }
 
 // Reply is a message to the resident.
@@ -158,6 +169,13 @@ type Relay struct {
 // carries the question, and the shell can show it on the case and count it.
 type Check struct{ Kind string }
 
+// Retriage tells the shell that the resident's later words point to more
+// teams: staff see them suggested on the case, and decide.
+type Retriage struct {
+	Case       string
+	Categories []string
+}
+
 // Erase asks the shell to delete everything kept about the resident.
 type Erase struct{}
 
@@ -168,5 +186,6 @@ func (Reply) action()     {}
 func (Handoff) action()   {}
 func (Relay) action()     {}
 func (Check) action()     {}
+func (Retriage) action()  {}
 func (Erase) action()     {}
 func (SetLocale) action() {}

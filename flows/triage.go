@@ -44,6 +44,9 @@ type triager struct {
 	language   ruleSet
 	greetings  ruleSet
 	answers    [3]ruleSet // yes, unsure, no
+	faq        []ruleSet  // parallel to Flow.FAQ
+	guide      ruleSet
+	buttons    [][]ruleSet // per state, per button: the phrases that press it
 	signsFor   int
 }
 
@@ -172,6 +175,17 @@ func (f *Flow) compileTriage() Problems {
 	t.greetings = c.set(f.Intents.Greetings, nil)
 	a := f.Crisis.Check.Answers
 	t.answers = [3]ruleSet{c.set(a.Yes, nil), c.set(a.Unsure, nil), c.set(a.No, nil)}
+	for _, q := range f.FAQ {
+		t.faq = append(t.faq, c.set(q.Phrases, nil))
+	}
+	t.guide = c.set(f.Intents.Guide, nil)
+	for _, st := range f.States {
+		var bs []ruleSet
+		for _, q := range st.QuickReplies {
+			bs = append(bs, c.set(q.Phrases, nil))
+		}
+		t.buttons = append(t.buttons, bs)
+	}
 	f.triage = t
 	return problems
 }

@@ -37,16 +37,21 @@ func chatJSON(t *testing.T, stdin string, args ...string) []chatOutput {
 
 func TestChatCrisisFirstMessage(t *testing.T) {
 	out := chatJSON(t, "しにたい\n")
-	if len(out) < 2 || out[0].Type != "reply" || out[1].Type != "handoff" {
-		t.Fatalf("want a reply then a handoff, got %+v", out)
+	// Four bubbles (care and the first numbers, the others, what happens
+	// now, are you safe), then the handoff.
+	if len(out) != 5 || out[0].Type != "reply" || out[4].Type != "handoff" {
+		t.Fatalf("want four replies then a handoff, got %+v", out)
 	}
 	for _, n := range []string{"119", "0570-783-556"} {
 		if !strings.Contains(out[0].Text, n) {
-			t.Errorf("crisis reply lacks %s: %q", n, out[0].Text)
+			t.Errorf("the first bubble lacks %s: %q", n, out[0].Text)
 		}
 	}
-	if out[1].Urgent == nil || !*out[1].Urgent || out[1].Case == "" {
-		t.Errorf("handoff not urgent or without case: %+v", out[1])
+	if n := len([]rune(out[0].Text)); n > 300 {
+		t.Errorf("the first bubble is %d characters", n)
+	}
+	if out[4].Urgent == nil || !*out[4].Urgent || out[4].Case == "" {
+		t.Errorf("handoff not urgent or without case: %+v", out[4])
 	}
 }
 

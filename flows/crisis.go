@@ -1,0 +1,128 @@
+package flows
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// firstNumbers is how many of a crisis rule's numbers go in the first
+// bubble, with the words of care: the one or two that fit the kind.
+const firstNumbers = 2
+
+// crisis checks the crisis rules on this message (with the one before it,
+// for a phrase split in two) and, on a clear match, gives the numbers and
+// hands off urgently, in this very step. Signs that are not clear add up
+// over the recent messages: enough of them are a crisis too; fewer ask the
+// safety check.
+func (st *step) crisis(text string) bool {
+	t := st.f.triage
+	cur := t.crisisOf(st.cur)
+	if cur.rule < 0 {
+		if n := len(st.s.Recent); n > 0 && !st.s.HandedOff && utf8.RuneCountInString(st.s.Recent[n-1]) <= splitPhraseRunes {
+			if joint := t.crisisOf(t.read(st.s.Recent[n-1] + text)); joint.rule >= 0 {
+				cur = joint
+			}
+		}
+	}
+	if cur.rule >= 0 {
+		st.crisisAnswer(cur.rule, text, "")
+		return true
+	}
+	if len(cur.signs) == 0 || st.s.Crisis != "" {
+		return false
+	}
+	var readings []crisisReading
+	for _, m := range st.recentMessages() {
+		readings = append(readings, t.crisisOf(m))
+	}
+	rk := t.assess(append(readings, cur))
+	if rk.crisis {
+		st.crisisAnswer(rk.rule, text, "")
+		return true
+	}
+	if st.s.CheckOpen || st.s.Checked != "" {
+		// Asked already: the answer stands until the signs add up.
+		return false
+	}
+	st.askCheck(rk.rule, text)
+	return true
+}
+
+// splitPhraseRunes is the longest previous message read together with the
+// current one: a phrase split in two ("死に" / "たい") comes in short pieces.
+const splitPhraseRunes = 20
+
+// crisisAnswer gives the numbers of crisis rule k and hands off urgently,
+// or escalates the open case. answer is the safety check's answer that led
+// here, if any. The same kind again in the same case gets a short answer,
+// not the whole block, and no second alarm.
+func (st *step) crisisAnswer(k int, text, answer string) {
+	rule := st.f.Crisis.Rules[k]
+	st.s.CheckOpen, st.s.CheckTries = false, 0
+	if answer != "" {
+		st.s.Checked = answer
+	}
+	if answer == "" {
+		st.remember(text)
+	}
+	st.crisisAnswered = true
+	if st.s.Crisis == rule.Kind {
+		st.say(st.fill(st.f.Text("crisis_again", st.s.Locale)) + "\n" + strings.Join(st.numberLines(rule.Numbers[:min(firstNumbers, len(rule.Numbers))]), "\n"))
+		if st.s.HandedOff && answer == "" {
+			st.relay(text)
+		}
+		return
+	}
+	st.s.Crisis = rule.Kind
+	st.sayCrisis(rule)
+	if st.s.HandedOff {
+		h := st.handoffAction(rule.Category)
+		h.Urgent, h.Crisis = true, rule.Kind
+		h.Categories = prepend(h.Categories, rule.Category)
+		st.actions = append(st.actions, h)
+		st.s.Urgent = true
+		if answer == "" {
+			st.relay(text)
+		}
+		return
+	}
+	st.s.Chosen = prepend(st.s.Chosen, rule.Category)
+	st.crisisKind = rule.Kind
+	st.fire(evCrisis)
+}
+
+// sayCrisis lays the crisis answer out for a phone: care and the numbers
+// that fit first, then the others, then what happens now, then whether the
+// resident is safe. Nothing else is added after it.
+func (st *step) sayCrisis(rule CrisisRule) {
+	first := min(firstNumbers, len(rule.Numbers))
+	st.bubble()
+	st.say(rule.Message.In(st.s.Locale, st.f.Locale()) + "\n" + strings.Join(st.numberLines(rule.Numbers[:first]), "\n"))
+	if rest := st.numberLines(rule.Numbers[first:]); len(rest) > 0 {
+		st.bubble()
+		st.say(st.f.Text("numbers_heading", st.s.Locale) + "\n" + strings.Join(rest, "\n"))
+	}
+	st.bubble()
+	st.say(st.urgentStatus())
+	st.bubble()
+	st.say(st.f.Text("safe_now", st.s.Locale))
+}
+
+// urgentStatus says plainly what happens to an urgent case now: told at
+// once when someone reads urgent cases, or read when the desk opens.
+func (st *step) urgentStatus() string {
+	if st.in.Now.IsZero() || st.f.Hours.NightDuty || st.f.Hours.Open(st.in.Now) {
+		return st.fill(st.f.Text("urgent_told", st.s.Locale))
+	}
+	return st.fill(st.f.Text("urgent_closed", st.s.Locale))
+}
+
+func prepend(list []string, id string) []string {
+	out := []string{id}
+	for _, c := range list {
+		if c != id {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,96 @@
+package flows
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// While staff have the case, the resident's words go to them. The bot
+// still answers: silence after "I want to die" at 2 a.m. is the worst
+// answer there is. It says the words arrived (the first time, then now and
+// then), says plainly when a person will read them, answers 大丈夫です after
+// a crisis answer warmly, and tells staff when the words point to another
+// team.
+
+// defaultAckEvery is how often a resident who keeps writing hears that
+// their words arrived, when the flow does not say.
+const defaultAckEvery = 3 * time.Hour
+
+// relayText handles free text while staff have the case.
+func (st *step) relayText(text string) {
+	if st.detour() {
+		return
+	}
+	if Normalize(text) == "" && !strings.ContainsFunc(text, unicode.IsGraphic) {
+		// Nothing to pass on: reassure rather than stay silent.
+		st.say(st.f.Text("handoff_done", st.s.Locale))
+		return
+	}
+	switch {
+	case st.f.triage.human.any(st.cur):
+		st.say(st.f.Text("handoff_done", st.s.Locale))
+	case st.s.Crisis != "" && st.f.triage.answers[2].covers(st.cur, maxAnswerRest):
+		// 大丈夫です after a crisis answer: warmth, an open door, and the
+		// case stays urgent.
+		st.say(st.fill(st.f.Text("after_crisis_ok", st.s.Locale)))
+	case st.answerQuestion(text):
+	default:
+		st.acknowledge()
+	}
+	st.remember(text)
+	st.relay(text)
+	st.retriage()
+}
+
+// acknowledge tells the resident their words arrived: after the first
+// message that follows a handoff, then at most once per acknowledge.every.
+// Outside business hours it says when a person will read them.
+func (st *step) acknowledge() {
+	now := st.in.Now
+	if st.s.AckAt != 0 && (now.IsZero() || now.Sub(time.Unix(st.s.AckAt, 0)) < st.f.Acknowledge.every) {
+		return
+	}
+	key := "ack_again"
+	if st.s.AckAt == 0 {
+		key = "ack_first"
+	}
+	if !now.IsZero() {
+		st.s.AckAt = now.Unix()
+	} else {
+		st.s.AckAt = 1
+	}
+	st.say(st.fill(st.f.Text(key, st.s.Locale)))
+	if !now.IsZero() && !st.f.Hours.Open(now) && !(st.s.Urgent && st.f.Hours.NightDuty) {
+		// When a person will read it, once a day, as the out-of-hours text.
+		if day := st.f.Hours.LocalDay(now); st.s.OutOfHoursDay != day {
+			st.s.OutOfHoursDay = day
+			st.say(st.fill(st.f.Text("ack_closed", st.s.Locale)))
+		}
+	}
+}
+
+// maxSuggested bounds the categories suggested to staff for one case.
+const maxSuggested = 4
+
+// retriage suggests to staff the teams the resident's later words point to:
+// a need that only became clear after the handoff still reaches the right
+// people. Staff decide on transfers.
+func (st *step) retriage() {
+	if len(st.s.Suggested) >= maxSuggested {
+		return
+	}
+	cats := st.triage().Categories
+	var fresh []string
+	for _, c := range cats[:min(2, len(cats))] {
+		if c != "general" && !slices.Contains(st.s.Suggested, c) && !slices.Contains(st.s.Chosen, c) {
+			fresh = append(fresh, c)
+		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	st.s.Suggested = append(st.s.Suggested, fresh...)
+	st.actions = append(st.actions, Retriage{Case: st.s.Case, Categories: fresh})
+}
