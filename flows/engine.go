@@ -3,10 +3,10 @@ package flows
 import (
 	"context"
 	"errors"
-	"sync"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 

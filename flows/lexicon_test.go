@@ -175,13 +175,13 @@ func TestFragments(t *testing.T) {
 func TestSafetyCheckAnswers(t *testing.T) {
 	f := Default()
 	tests := map[string]string{
-		"はい":         "yes",
-		"うん、そう":      "yes",
-		"わからない":      "unsure",
-		"いいえ":        "no",
-		"大丈夫です":      "no",
-		"家賃も払えない":    "",
-		"仕事がなくなって":   "",
+		"はい":           "yes",
+		"うん、そう":        "yes",
+		"わからない":        "unsure",
+		"いいえ":          "no",
+		"大丈夫です":        "no",
+		"家賃も払えない":      "",
+		"仕事がなくなって":     "",
 		"no, I'm fine": "no",
 	}
 	for text, want := range tests {
