@@ -44,8 +44,12 @@ type Turn struct {
 	State   string         `yaml:"state"`
 	// Check is the crisis kind the safety check must ask about, or "none".
 	Check string `yaml:"check"`
-	// Bubbles is how many LINE messages the answer must be.
-	Bubbles int `yaml:"bubbles"`
+	// Bubbles is how many LINE messages the answer must be; "bubbles: 0"
+	// checks that nothing is said.
+	Bubbles *int `yaml:"bubbles"`
+	// Retriage is the categories that must be suggested to staff; an empty
+	// list checks that none are.
+	Retriage *[]string `yaml:"retriage"`
 }
 
 // HandoffExpect is what a step's handoff must be; None means no handoff at all.
@@ -61,6 +65,57 @@ type ConversationResult struct {
 	Name     string
 	Pos      Pos
 	Failures []string
+
+	// failures keep each failure's step, line, format and arguments, to be
+	// said in another language (FailuresIn).
+	failures []failure
+}
+
+type failure struct {
+	step, line int
+	format     string
+	args       []any
+}
+
+// FailuresIn says the failures in a language: "ja" in Japanese, anything
+// else in English.
+func (r ConversationResult) FailuresIn(lang string) []string {
+	if !strings.HasPrefix(lang, "ja") {
+		return r.Failures
+	}
+	out := make([]string, len(r.failures))
+	for i, f := range r.failures {
+		format := f.format
+		if ja, ok := testFailuresJA[format]; ok {
+			format = ja
+		}
+		msg := fmt.Sprintf(format, f.args...)
+		if f.step > 0 {
+			msg = fmt.Sprintf("%d 番目（%d 行目）：%s", f.step, f.line, msg)
+		}
+		out[i] = msg
+	}
+	return out
+}
+
+// testFailuresJA are the conversation test failures in Japanese.
+var testFailuresJA = map[string]string{
+	"at: %q is not a time like 2026-11-25T10:00:00+09:00": "at: %q は 2026-11-25T10:00:00+09:00 のような時刻になっていません",
+	"there is no button %q in state %q":                   "状態 %[2]q にボタン %[1]q はありません",
+	"the reply should contain %q but was:\n%s":            "返事に %q が入っていません。返事：\n%s",
+	"the reply should not contain %q but was:\n%s":        "返事に %q が入っていてはいけません。返事：\n%s",
+	"expected no handoff, got one to %v":                  "相談員につながないはずが、%v につなぎました",
+	"expected a handoff to %v, got none":                  "%v につなぐはずが、つなぎませんでした",
+	"expected a handoff to %v first, got %v":              "%v を先頭につなぐはずが、%v でした",
+	"expected urgent: %v, got %v":                         "急ぎ（urgent）は %v のはずが、%v でした",
+	"expected relay: %v, got %v":                          "相談員に届ける（relay）は %v のはずが、%v でした",
+	"expected erase: %v, got %v":                          "記録を消す（erase）は %v のはずが、%v でした",
+	"expected no safety check, got one about %s":          "安全の確認はしないはずが、%s について尋ねました",
+	"expected a safety check about %s, got none":          "%s について安全の確認をするはずが、しませんでした",
+	"expected a safety check about %s, got one about %s":  "%s について安全の確認をするはずが、%s について尋ねました",
+	"expected %d bubbles, got %d:\n%s":                    "吹き出しは %d 個のはずが、%d 個でした：\n%s",
+	"expected %v suggested to staff, got %v":              "相談員に %v を提案するはずが、%v でした",
+	"expected state %q, got %q":                           "状態は %q のはずが、%q でした",
 }
 
 // Passed reports whether every expectation held.
@@ -128,6 +183,7 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 		t, err := time.Parse(time.RFC3339, c.At)
 		if err != nil {
 			res.Failures = append(res.Failures, fmt.Sprintf("at: %q is not a time like 2026-11-25T10:00:00+09:00", c.At))
+			res.failures = append(res.failures, failure{format: "at: %q is not a time like 2026-11-25T10:00:00+09:00", args: []any{c.At}})
 			return res
 		}
 		now = t
@@ -137,6 +193,7 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 	for i, turn := range c.Steps {
 		fail := func(format string, args ...any) {
 			res.Failures = append(res.Failures, fmt.Sprintf("step %d (line %d): %s", i+1, turn.Pos.Line, fmt.Sprintf(format, args...)))
+			res.failures = append(res.failures, failure{step: i + 1, line: turn.Pos.Line, format: format, args: args})
 		}
 		in, ok := f.turnInput(s, turn, now)
 		if !ok {
@@ -150,6 +207,7 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 		var handoff *Handoff
 		var relayed, erased bool
 		checked, bubbles := "", 0
+		var retriaged []string
 		for _, a := range acts {
 			switch a := a.(type) {
 			case Reply:
@@ -170,6 +228,8 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 				erased = true
 			case Check:
 				checked = a.Kind
+			case Retriage:
+				retriaged = append(retriaged, a.Categories...)
 			}
 		}
 		got := reply.String()
@@ -214,8 +274,11 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 				fail("expected a safety check about %s, got one about %s", turn.Check, checked)
 			}
 		}
-		if turn.Bubbles > 0 && turn.Bubbles != bubbles {
-			fail("expected %d bubbles, got %d:\n%s", turn.Bubbles, bubbles, indent(got))
+		if turn.Bubbles != nil && *turn.Bubbles != bubbles {
+			fail("expected %d bubbles, got %d:\n%s", *turn.Bubbles, bubbles, indent(got))
+		}
+		if turn.Retriage != nil && !slices.Equal(*turn.Retriage, retriaged) && len(*turn.Retriage)+len(retriaged) > 0 {
+			fail("expected %v suggested to staff, got %v", *turn.Retriage, retriaged)
 		}
 		if turn.State != "" && turn.State != s.State {
 			fail("expected state %q, got %q", turn.State, s.State)

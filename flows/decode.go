@@ -14,6 +14,10 @@ import (
 type Problem struct {
 	Pos     Pos
 	Message string
+
+	// format and args make the message again in another language (In).
+	format string
+	args   []any
 }
 
 func (p Problem) String() string {
@@ -33,7 +37,7 @@ func (ps Problems) Error() string {
 }
 
 func (ps *Problems) add(pos Pos, format string, args ...any) {
-	*ps = append(*ps, Problem{Pos: pos, Message: fmt.Sprintf(format, args...)})
+	*ps = append(*ps, Problem{Pos: pos, Message: fmt.Sprintf(format, args...), format: format, args: args})
 }
 
 // syntaxError starts the message of a YAML syntax problem.

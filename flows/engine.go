@@ -437,6 +437,10 @@ func (st *step) press(i int) {
 		st.triaged = nil
 		st.actions = append(st.actions, Erase{})
 		st.say(st.f.Text("delete_done", locale))
+		// The talk stays on the phone: someone whose partner reads it
+		// needs to know how to remove it there too.
+		st.bubble()
+		st.say(st.f.Text("delete_history", locale))
 	case q.Back:
 		st.goBack()
 	default:

@@ -51,7 +51,7 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 		if id, ok := strings.CutPrefix(name, "@"); ok {
 			ids, known := concepts[id]
 			if !known {
-				return e, fmt.Errorf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, id, suggest(id, concepts))
+				return e, errf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, id, suggest(id, concepts))
 			}
 			e.terms, e.names, e.ids = [][]int{ids}, []string{name}, []int{lx.term("@"+id, ids)}
 			return e, nil
@@ -62,7 +62,7 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 		}
 		id := lx.add(raw)
 		if id < 0 {
-			return e, fmt.Errorf("%q has no letters to match", raw)
+			return e, errf("%q has no letters to match", raw)
 		}
 		e.terms, e.names, e.ids = [][]int{{id}}, []string{raw}, []int{lx.term(raw, []int{id})}
 		return e, nil
@@ -72,19 +72,19 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 		switch {
 		case f == "+" || f == "~":
 			if wantTerm {
-				return e, fmt.Errorf("%q: %q needs a word or concept on each side", raw, f)
+				return e, errf("%q: %q needs a word or concept on each side", raw, f)
 			}
 			e.ops = append(e.ops, f[0])
 			wantTerm = true
 			continue
 		case !wantTerm:
-			return e, fmt.Errorf("%q: put + or ~ between %q and the word before it (a phrase with spaces cannot be part of a combination)", raw, f)
+			return e, errf("%q: put + or ~ between %q and the word before it (a phrase with spaces cannot be part of a combination)", raw, f)
 		}
 		wantTerm = false
 		if id, ok := strings.CutPrefix(f, "@"); ok {
 			ids, known := concepts[id]
 			if !known {
-				return e, fmt.Errorf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, id, suggest(id, concepts))
+				return e, errf("%q: there is no concept called %q (concepts are declared under \"concepts:\")%s", raw, id, suggest(id, concepts))
 			}
 			e.terms, e.names, e.ids = append(e.terms, ids), append(e.names, f), append(e.ids, lx.term("@"+id, ids))
 			continue
@@ -95,15 +95,26 @@ func compileExpr(raw string, lx *lexicon, concepts map[string][]int) (expr, erro
 		}
 		id := lx.add(f)
 		if id < 0 {
-			return e, fmt.Errorf("%q: %q has no letters to match", raw, f)
+			return e, errf("%q: %q has no letters to match", raw, f)
 		}
 		e.terms, e.names, e.ids = append(e.terms, []int{id}), append(e.names, f), append(e.ids, lx.term(f, []int{id}))
 	}
 	if wantTerm {
-		return e, fmt.Errorf("%q ends with an operator: add the word or concept after it", raw)
+		return e, errf("%q ends with an operator: add the word or concept after it", raw)
 	}
 	return e, nil
 }
+
+// phraseError is a problem with one phrase entry, kept as its format and
+// arguments so that it can be said in Japanese too.
+type phraseError struct {
+	format string
+	args   []any
+}
+
+func errf(format string, args ...any) error { return &phraseError{format, args} }
+
+func (e *phraseError) Error() string { return fmt.Sprintf(e.format, e.args...) }
 
 // suggest offers the closest concept id for a likely typo.
 func suggest(id string, concepts map[string][]int) string {

@@ -29,7 +29,7 @@ func (st *step) answerQuestion(text string) bool {
 	if st.s.HandedOff {
 		return true // the caller relays the words
 	}
-	if len(st.f.Triage(text).Categories) > 0 {
+	if slices.ContainsFunc(st.f.Triage(text).Categories, func(c string) bool { return c != "general" }) {
 		return false // a need came with the question: go on with it
 	}
 	st.sayState()

@@ -51,6 +51,9 @@ func (f *Flow) compile() Problems {
 	if len(l.problems) == 0 {
 		l.reachability()
 	}
+	if len(l.problems) == 0 {
+		l.noLoops()
+	}
 	f.buildEvents()
 	return l.problems
 }
@@ -634,12 +637,10 @@ func (l *linter) fragments(what string, lists ...[]Phrase) {
 			if strings.ContainsAny(p.Text, "*+~") || !strings.ContainsFunc(p.Text, func(r rune) bool { return unicode.In(r, unicode.Hiragana, unicode.Katakana) }) {
 				continue // other scripts and kanji-only words (想死) are not cut Japanese
 			}
-			if whole, ok := fragmentOf(p.Text); ok {
-				hint := ""
-				if whole != "" {
-					hint = fmt.Sprintf(": write the whole word, e.g. %q", whole)
-				}
-				l.add(p.Pos, "%s: %q stops in the middle of a word%s. Phrases match every form of their words (殴られる also finds 殴られた, 殴られてる), so a fragment is never needed", what, p.Text, hint)
+			if whole, ok := fragmentOf(p.Text); ok && whole != "" {
+				l.add(p.Pos, "%s: %q stops in the middle of a word: write the whole word, e.g. %q. Phrases match every form of their words (殴られる also finds 殴られた, 殴られてる), so a fragment is never needed", what, p.Text, whole)
+			} else if ok {
+				l.add(p.Pos, "%s: %q stops in the middle of a word. Phrases match every form of their words (殴られる also finds 殴られた, 殴られてる), so a fragment is never needed", what, p.Text)
 			}
 		}
 	}
@@ -692,4 +693,103 @@ func fragmentOf(phrase string) (string, bool) {
 		return b.String(), true
 	}
 	return "", false
+}
+
+// noLoops proves that nobody is held in the conversation for ever: from
+// every state, a resident who only writes words that match nothing, and one
+// who only ever presses the first button, reach a person. A path that comes
+// back to where it was without one is reported with the path, at the state
+// that sends it round.
+func (l *linter) noLoops() {
+	f := l.f
+	for _, s := range f.States {
+		if s.Handoff != nil {
+			continue
+		}
+		if path, at, ok := l.walk(s.ID, f.wordsStep); !ok {
+			pos := f.States[f.index[at]].Pos
+			if r := f.States[f.index[at]].Text; r != nil {
+				pos = r.Pos
+			}
+			l.add(pos, "a resident who only writes words that match nothing never reaches a person from state %q: %s — make one of these states lead on to a handoff (\"not_found:\" or \"next:\")", s.ID, strings.Join(path, " → "))
+			return // one loop is reported once, not from each state on it
+		}
+		if path, at, ok := l.walk(s.ID, f.firstButtonStep); !ok {
+			pos := f.States[f.index[at]].Pos
+			if qs := f.States[f.index[at]].QuickReplies; len(qs) > 0 {
+				pos = qs[0].Pos
+			}
+			l.add(pos, "a resident who only presses the first button never reaches a person from state %q: %s — let the first button of one of these states lead on", s.ID, strings.Join(path, " → "))
+			return
+		}
+	}
+}
+
+// walk follows one kind of resident from a state. It returns the path, the
+// state where it went round, and whether a person was reached.
+func (l *linter) walk(from string, next func(id string, again bool) (string, bool)) ([]string, string, bool) {
+	type stop struct {
+		id    string
+		again bool
+	}
+	seen := map[stop]bool{}
+	cur, again := from, false
+	path := []string{from}
+	for {
+		s := l.f.States[l.f.index[cur]]
+		if s.Handoff != nil {
+			return path, "", true
+		}
+		if seen[stop{cur, again}] {
+			return path, path[len(path)-2], false
+		}
+		seen[stop{cur, again}] = true
+		nxt, nowAgain := next(cur, again)
+		if _, ok := l.f.index[nxt]; !ok {
+			return path, "", true // a broken reference is reported elsewhere
+		}
+		if nxt == cur && nowAgain {
+			path = append(path, nxt+" (asked again)")
+		} else {
+			path = append(path, nxt)
+		}
+		cur, again = nxt, nowAgain
+	}
+}
+
+// wordsStep is where words that match nothing take a resident: the
+// question asked once more where the flow says so, then next, not_found,
+// or back (taken as the start, the most that can be promised statically).
+func (f *Flow) wordsStep(id string, again bool) (string, bool) {
+	s := f.States[f.index[id]]
+	r := s.Text
+	if r == nil {
+		return f.Intents.Human.Next, false // the engine falls back to a person
+	}
+	if !again && len(s.QuickReplies) > 0 && (r.Again.ByLocale != nil || r.Back) {
+		return id, true
+	}
+	switch {
+	case r.Back:
+		return f.Start, false
+	case r.Next != "":
+		return r.Next, false
+	}
+	return r.NotFound, false
+}
+
+// firstButtonStep is where pressing the first button takes a resident.
+func (f *Flow) firstButtonStep(id string, _ bool) (string, bool) {
+	s := f.States[f.index[id]]
+	if len(s.QuickReplies) == 0 {
+		return f.wordsStep(id, false)
+	}
+	q := s.QuickReplies[0]
+	switch {
+	case q.Next != "":
+		return q.Next, false
+	case q.Erase || q.Back:
+		return f.Start, false
+	}
+	return id, false
 }

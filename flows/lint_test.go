@@ -50,6 +50,11 @@ func TestLintFindsEachBreak(t *testing.T) {
 		{"unknown fixed text", "  checkin:", "  chekin:", "texts.chekin is not a text tsunagu uses", "chekin"},
 		{"bad hours", `mon: ["08:30-17:15"]`, `mon: ["17:15-08:30"]`, "is not a span like 08:30-17:15", ""},
 		{"wrong version", "version: 1", "version: 2", "version 2 is not supported", "version: 2"},
+		// listen still reaches a person by its buttons, but words loop on it
+		{"free text loops", "    text: {found: confirm, not_found: person}", "    quick_replies: [{label: {ja: 人, en: Person}, next: person}]\n    text: {found: confirm, not_found: listen}", "only writes words that match nothing never reaches a person from state \"welcome\": welcome → listen → listen", "text: {found: confirm, not_found: listen}\n  - id: confirm"},
+		{"first button loops", "      - {label: {ja: 介護, en: Care}, category: elderly, next: confirm}", "      - {label: {ja: 介護, en: Care}, category: elderly}", "only presses the first button never reaches a person from state \"welcome\": welcome → welcome", "label: {ja: 介護, en: Care}, category: elderly}"},
+		{"bad phrase in a combination", "  greetings: [こんにちは, hello, hi]", "  greetings: [こんにちは, hello, \"hi +\"]", "ends with an operator", "greetings:"},
+		{"unknown concept", "  greetings: [こんにちは, hello, hi]", "  greetings: [こんにちは, hello, \"@hullo\"]", `there is no concept called "hullo"`, "greetings:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -116,8 +116,8 @@ func (c *compiler) exprs(list []Phrase) entries {
 			continue
 		}
 		e, err := compileExpr(p.Text, c.lx, c.concepts)
-		if err != nil {
-			c.problems.add(p.Pos, "%v", err)
+		if pe, ok := err.(*phraseError); ok {
+			c.problems.add(p.Pos, pe.format, pe.args...)
 			continue
 		}
 		out = append(out, e)

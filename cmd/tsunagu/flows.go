@@ -11,12 +11,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tsunagu-city/tsunagu/flows"
 )
 
 const flowsUsage = `usage:
-  tsunagu flows lint [PATH...]                 check flow files or folders (default: the embedded flow)
+  tsunagu flows lint [--lang ja|en] [PATH...]  check flow files or folders (default: the embedded flow)
   tsunagu flows test [--flow PATH] [FILE...]   run conversation tests (default: the flow's tests/ folder)
   tsunagu flows triage [--flow PATH]           read one message per line, print what triage finds
   tsunagu flows graph [--flow PATH]            print the flow as a Mermaid state diagram
@@ -70,7 +71,20 @@ func flowFromArgs(name string, args []string, stderr io.Writer, more ...func(*fl
 }
 
 func runLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	paths := args
+	fset := flag.NewFlagSet("flows lint", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tsunagu flows lint [--lang ja|en] [PATH...]\n\nChecks flow files or folders (default: the embedded flow) and prints every problem as file:line:col: message.\n\n")
+		fset.PrintDefaults()
+	}
+	lang := langFlag(fset)
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	paths := fset.Args()
 	if len(paths) == 0 {
 		paths = []string{""}
 	}
@@ -79,17 +93,50 @@ func runLint(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 		f, err := loadFlow(p)
 		name := p
 		if name == "" {
-			name = "embedded default flow"
+			name = say(*lang, "embedded default flow", "組み込みの既定のフロー")
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, err)
+			fmt.Fprintln(stderr, problemsIn(err, *lang))
 			code = 1
 			continue
 		}
-		fmt.Fprintf(stdout, "ok: %s — %d states, %d categories, %d crisis rules, %d languages\n",
+		fmt.Fprintf(stdout, say(*lang, "ok: %s — %d states, %d categories, %d crisis rules, %d languages\n",
+			"ok: %s — 状態 %d、カテゴリ %d、危機ルール %d、言語 %d\n"),
 			name, len(f.States), len(f.Categories), len(f.Crisis.Rules), len(f.Locales))
 	}
 	return code
+}
+
+// langFlag adds --lang to a command: the language of its messages, from
+// LANG when not given (ja_JP.UTF-8 speaks Japanese).
+func langFlag(fset *flag.FlagSet) *string {
+	def := "en"
+	for _, v := range []string{os.Getenv("LC_ALL"), os.Getenv("LC_MESSAGES"), os.Getenv("LANG")} {
+		if v != "" {
+			if strings.HasPrefix(v, "ja") {
+				def = "ja"
+			}
+			break
+		}
+	}
+	return fset.String("lang", def, "language of the messages: ja or en (default from LANG)")
+}
+
+// say picks the English or the Japanese text.
+func say(lang, en, ja string) string {
+	if strings.HasPrefix(lang, "ja") {
+		return ja
+	}
+	return en
+}
+
+// problemsIn says a flow's problems in a language; other errors as they are.
+func problemsIn(err error, lang string) string {
+	var ps flows.Problems
+	if errors.As(err, &ps) {
+		return ps.In(lang)
+	}
+	return err.Error()
 }
 
 func runTriage(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -172,7 +219,8 @@ func runGraph(_ context.Context, args []string, _ io.Reader, stdout, stderr io.W
 }
 
 func runFlowTests(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	f, path, named, code := flowFromArgs("flows test", args, stderr)
+	var lang *string
+	f, path, named, code := flowFromArgs("flows test", args, stderr, func(fs *flag.FlagSet) { lang = langFlag(fs) })
 	if f == nil {
 		return code
 	}
@@ -182,12 +230,13 @@ func runFlowTests(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 		return 1
 	}
 	if len(names) == 0 {
-		fmt.Fprintln(stderr, "no conversation tests found: put .yaml files in the flow's tests/ folder or name them")
+		fmt.Fprintln(stderr, say(*lang, "no conversation tests found: put .yaml files in the flow's tests/ folder or name them",
+			"会話テストが見つかりません: フローの tests/ フォルダに .yaml ファイルを置くか、ファイル名を指定してください"))
 		return 1
 	}
 	convs, err := flows.LoadConversations(fsys, names)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, problemsIn(err, *lang))
 		return 1
 	}
 	passed, failed := 0, 0
@@ -200,11 +249,11 @@ func runFlowTests(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 		}
 		failed++
 		fmt.Fprintf(stdout, "FAIL %s:%d %s\n", r.Pos.File, r.Pos.Line, r.Name)
-		for _, msg := range r.Failures {
+		for _, msg := range r.FailuresIn(*lang) {
 			fmt.Fprintf(stdout, "  %s\n", msg)
 		}
 	}
-	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	fmt.Fprintf(stdout, say(*lang, "%d passed, %d failed\n", "成功 %d、失敗 %d\n"), passed, failed)
 	if failed > 0 {
 		return 1
 	}
