@@ -51,8 +51,24 @@ func runChat(_ context.Context, args []string, stdin io.Reader, stdout, stderr i
 	path := fset.String("flow", "", "flow file or folder (default: the embedded flow)")
 	lang := fset.String("lang", "", "the resident's language: ja, easy-ja or en (default: the flow's first)")
 	asJSON := fset.Bool("json", false, "print one JSON object per action instead of text")
+	at := fset.String("at", "", "run on a fixed clock from this time (RFC 3339, e.g. 2026-11-25T02:00:00+09:00), one second per message; default: the real clock")
 	if err := fset.Parse(args); err != nil {
 		return 2
+	}
+	now := time.Now
+	if *at != "" {
+		start, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			fmt.Fprintf(stderr, "chat: --at %q is not a time like 2026-11-25T02:00:00+09:00\n", *at)
+			return 2
+		}
+		// A fixed clock makes a transcript repeatable (greetings and
+		// opening hours follow the clock); each message is a second later.
+		n := 0
+		now = func() time.Time {
+			n++
+			return start.Add(time.Duration(n-1) * time.Second)
+		}
 	}
 	f, err := loadFlow(*path)
 	if err != nil {
@@ -63,7 +79,7 @@ func runChat(_ context.Context, args []string, stdin io.Reader, stdout, stderr i
 		fmt.Fprintf(stderr, "chat: the flow does not speak %q (it speaks %s)\n", *lang, localeList(f))
 		return 2
 	}
-	c := &chat{flow: f, session: flows.Session{Locale: *lang}, out: stdout, now: time.Now}
+	c := &chat{flow: f, session: flows.Session{Locale: *lang}, out: stdout, now: now}
 	if *asJSON {
 		c.json = json.NewEncoder(stdout)
 		c.json.SetEscapeHTML(false)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,29 @@ func TestChatCrisisFirstMessage(t *testing.T) {
 	}
 	if out[4].Urgent == nil || !*out[4].Urgent || out[4].Case == "" {
 		t.Errorf("handoff not urgent or without case: %+v", out[4])
+	}
+}
+
+func TestChatAt(t *testing.T) {
+	tests := []struct {
+		at, greeting string
+	}{
+		{"2026-11-25T02:00:00+09:00", "こんばんは"},
+		{"2026-11-25T10:00:00+09:00", "こんにちは"},
+		{"2026-11-25T07:30:00+09:00", "おはようございます"},
+	}
+	for _, tt := range tests {
+		out := chatJSON(t, "相談したいです\n", "--at", tt.at)
+		if !strings.HasPrefix(out[0].Text, tt.greeting) {
+			t.Errorf("--at %s: first bubble %q, want it to start with %s", tt.at, out[0].Text, tt.greeting)
+		}
+		again := chatJSON(t, "相談したいです\n", "--at", tt.at)
+		if !slices.EqualFunc(out, again, func(a, b chatOutput) bool { return a.Text == b.Text && a.Type == b.Type }) {
+			t.Errorf("--at %s: two runs differ", tt.at)
+		}
+	}
+	if code, _, errs := runCmd(t, "", "chat", "--at", "yesterday"); code != 2 || !strings.Contains(errs, "RFC") && !strings.Contains(errs, "2026-11-25T02:00:00+09:00") {
+		t.Errorf("a bad --at: code %d, %q", code, errs)
 	}
 }
 
