@@ -581,7 +581,19 @@ func (st *step) guessLocale(in Input) {
 		st.setLocale("en")
 	case kanji == 0 && kana >= 6 && kana > 3*latin:
 		st.setLocale("easy-ja")
+	case kanji > 0 && kana >= 6*kanji && kana > 3*latin && childVoice(in.Text):
+		// A child who knows 学校 still writes mostly in kana.
+		st.setLocale("easy-ja")
 	}
+}
+
+// childWords are words that, in a message written mostly in kana, say a
+// child is writing.
+var childWords = []string{"ぼく", "ママ", "パパ", "おかあさん", "おとうさん", "おかーさん", "おにいちゃん", "おねえちゃん",
+	"せんせい", "先生", "がっこう", "学校", "クラス", "ともだち", "しゅくだい", "宿題", "ほいくえん", "ようちえん", "小学", "中学"}
+
+func childVoice(text string) bool {
+	return slices.ContainsFunc(childWords, func(w string) bool { return strings.Contains(text, w) })
 }
 
 func (st *step) setLocale(id string) {
