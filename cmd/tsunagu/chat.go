@@ -162,6 +162,8 @@ func (c *chat) print(a flows.Action) error {
 		o = chatOutput{Type: "erase"}
 	case flows.SetLocale:
 		o = chatOutput{Type: "locale", Locale: a.Locale}
+	case flows.Retriage:
+		o = chatOutput{Type: "retriage", Case: a.Case, Categories: a.Categories}
 	default:
 		return fmt.Errorf("unknown action %T", a)
 	}
@@ -221,6 +223,8 @@ func renderText(o chatOutput) string {
 		return "  ⇒ all data about you erased\n"
 	case "locale":
 		return fmt.Sprintf("  ⇒ language: %s\n", o.Locale)
+	case "retriage":
+		return fmt.Sprintf("  ⇒ suggested to staff in case %s: %s\n", o.Case, strings.Join(o.Categories, ", "))
 	}
 	return ""
 }

@@ -79,6 +79,18 @@ func TestChatAt(t *testing.T) {
 	}
 }
 
+func TestChatRetriage(t *testing.T) {
+	out := chatJSON(t, "人と話したい\n母の介護のことです\n")
+	last := out[len(out)-1]
+	if last.Type != "retriage" || !slices.Equal(last.Categories, []string{"elderly"}) || last.Case == "" {
+		t.Errorf("want a retriage to elderly last, got %+v", out)
+	}
+	code, text, errs := runCmd(t, "人と話したい\n母の介護のことです\n", "chat")
+	if code != 0 || !strings.Contains(text, "suggested to staff") {
+		t.Errorf("text chat: code %d, %q, %q", code, text, errs)
+	}
+}
+
 func TestChatTalkToAPerson(t *testing.T) {
 	for _, in := range []string{"人と話したい\n", "hello\nI want to talk to a person\n", "相談員と話したい\n", "介護\nやっぱり人と話したい\n"} {
 		out := chatJSON(t, in)
