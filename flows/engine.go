@@ -156,7 +156,6 @@ func (f *Flow) Step(s Session, in Input) (Session, []Action) {
 	st.machine.SetState(st.s.State)
 	if !st.s.Greeted {
 		st.s.Greeted = true
-		st.guessLocale(in)
 		st.privacy = true
 		if in.Kind == InputEvent && in.Event == EventFollow {
 			st.sayState()
@@ -236,6 +235,7 @@ func (st *step) categoryNames() string {
 func (st *step) text(raw string) {
 	text := strings.TrimSpace(clip(raw, maxTextRunes))
 	st.cur = st.f.triage.read(text)
+	st.guessLocale(text)
 	if st.crisis(text) {
 		return
 	}
@@ -250,7 +250,19 @@ func (st *step) text(raw string) {
 		return
 	}
 	if st.s.HandedOff {
-		st.relayText(text)
+		state := st.f.States[st.f.index[st.s.State]]
+		if state.isHandoff() {
+			st.relayText(text)
+			return
+		}
+		// A detour (the delete or language choice) while staff have the
+		// case: the words still reach them, and the choice is explained
+		// and offered once more before the resident goes back.
+		st.remember(text)
+		st.relay(text)
+		if !st.askAgain(state) {
+			st.goBack()
+		}
 		return
 	}
 	if st.f.triage.human.any(st.cur) {
@@ -272,9 +284,16 @@ func (st *step) text(raw string) {
 		return
 	}
 	state := st.f.States[st.f.index[st.s.State]]
-	if state.Text != nil && state.Text.Next == "" && !state.Text.Back && st.f.triage.greetingOnly(st.cur) {
-		st.sayState()
-		return
+	if state.Text != nil && state.Text.Next == "" && !state.Text.Back {
+		switch {
+		case st.f.triage.greetingOnly(st.cur):
+			st.sayState()
+			return
+		case st.f.triage.thanksOnly(st.cur):
+			// Thanks at the end of a talk is not a need: no case, no question.
+			st.say(st.f.Text("thanks", st.s.Locale))
+			return
+		}
 	}
 	st.remember(text)
 	if st.askAgain(state) {
@@ -426,6 +445,9 @@ func (st *step) press(i int) {
 	if q.Category != "" && !slices.Contains(st.s.Chosen, q.Category) {
 		st.s.Chosen = append(st.s.Chosen, q.Category)
 	}
+	if q.Locale != "" {
+		st.s.Heard = registerMessages // the resident chose: no more guessing
+	}
 	if q.Locale != "" && q.Locale != st.s.Locale {
 		st.s.Locale = q.Locale
 		st.actions = append(st.actions, SetLocale{Locale: q.Locale})
@@ -556,34 +578,59 @@ func (st *step) handoffAction(fallback string) Handoff {
 	return h
 }
 
-// guessLocale answers a first message in the register it was written in:
-// only Latin letters get English (a resident who writes "hello" should not
-// have to find the language button in a Japanese notice; one English word
-// in a Japanese sentence does not count), hiragana without kanji gets やさし
-// い日本語 (children, and residents who read little kanji).
-func (st *step) guessLocale(in Input) {
-	if in.Kind != InputText || st.s.Locale != st.f.Locale() {
+// registerMessages is how many of a resident's first messages may set the
+// register: a child often greets first and says who they are after.
+const registerMessages = 3
+
+// guessLocale answers the resident in the register they write in, from
+// their first few messages: only Latin letters get English (a resident who
+// writes "hello" should not have to find the language button in a Japanese
+// notice; one English word in a Japanese sentence does not count). Kana
+// without kanji gets やさしい日本語 when it reads like a child or a
+// learner: words spaced apart, a child's words, or a long run of hiragana;
+// kana mostly, with a child's words, too. Short kana an adult types
+// (これってボットですか, ありがとうございます) keeps Japanese.
+func (st *step) guessLocale(text string) {
+	if st.s.Heard >= registerMessages || st.s.Locale != st.f.Locale() {
 		return
 	}
-	latin, kana, kanji := 0, 0, 0
-	for _, r := range in.Text {
+	if st.f.triage.greetingOnly(st.cur) || st.f.triage.thanksOnly(st.cur) {
+		return // says nothing about the register
+	}
+	st.s.Heard++
+	latin, hira, kata, kanji, spaced := 0, 0, 0, 0, false
+	prevKana := false
+	for _, r := range text {
 		switch {
 		case r < utf8.RuneSelf && unicode.IsLetter(r):
 			latin++
 		case unicode.Is(unicode.Han, r):
 			kanji++
-		case unicode.In(r, unicode.Hiragana, unicode.Katakana):
-			kana++
+		case unicode.Is(unicode.Hiragana, r):
+			hira++
+		case unicode.Is(unicode.Katakana, r):
+			kata++
+		case (r == ' ' || r == '\u3000') && prevKana:
+			spaced = true
 		}
+		prevKana = unicode.In(r, unicode.Hiragana, unicode.Katakana)
 	}
+	kana := hira + kata
 	switch {
 	case latin > 0 && kana+kanji == 0:
 		st.setLocale("en")
-	case kanji == 0 && kana >= 6 && kana > 3*latin:
+	case kanji == 0 && kana >= 6 && kana > 3*latin && (spaced || childVoice(text) || kata == 0 && hira >= 12):
 		st.setLocale("easy-ja")
-	case kanji > 0 && kana >= 6*kanji && kana > 3*latin && childVoice(in.Text):
+	case kanji > 0 && kana >= 6*kanji && kana > 3*latin && childVoice(text):
 		// A child who knows 学校 still writes mostly in kana.
 		st.setLocale("easy-ja")
+	}
+}
+
+func (st *step) setLocale(id string) {
+	if slices.ContainsFunc(st.f.Locales, func(l Locale) bool { return l.ID == id }) && id != st.s.Locale {
+		st.s.Locale = id
+		st.actions = append(st.actions, SetLocale{Locale: id})
 	}
 }
 
@@ -594,11 +641,4 @@ var childWords = []string{"ぼく", "ママ", "パパ", "おかあさん", "お�
 
 func childVoice(text string) bool {
 	return slices.ContainsFunc(childWords, func(w string) bool { return strings.Contains(text, w) })
-}
-
-func (st *step) setLocale(id string) {
-	if slices.ContainsFunc(st.f.Locales, func(l Locale) bool { return l.ID == id }) && id != st.s.Locale {
-		st.s.Locale = id
-		st.actions = append(st.actions, SetLocale{Locale: id})
-	}
 }

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -186,6 +187,7 @@ func (l *linter) fixedTexts() {
 			continue
 		}
 		l.text(t, f.Pos, "texts."+k)
+		l.placeholders(t, "texts."+k)
 	}
 	for k := range OptionalTexts {
 		keys = append(keys, k)
@@ -194,6 +196,7 @@ func (l *linter) fixedTexts() {
 	for k, t := range f.Texts {
 		if _, optional := OptionalTexts[k]; optional {
 			l.text(t, pos, "texts."+k)
+			l.placeholders(t, "texts."+k)
 			continue
 		}
 		if _, ok := FixedTexts[k]; !ok {
@@ -390,6 +393,7 @@ func (l *linter) states() {
 	for _, s := range f.States {
 		what := fmt.Sprintf("state %q", s.ID)
 		l.text(s.Message, s.Pos, what+" message")
+		l.placeholders(s.Message, what+" message")
 		if len(s.QuickReplies) > maxQuickReplies {
 			l.add(s.Pos, "%s has %d buttons; LINE shows at most %d", what, len(s.QuickReplies), maxQuickReplies)
 		}
@@ -492,6 +496,11 @@ func (l *linter) conversationCare() {
 // not give them: a resident would read an empty gap.
 func (l *linter) placeholders(t Text, what string) {
 	for loc, s := range t.ByLocale {
+		for _, m := range placeholderRe.FindAllString(s, -1) {
+			if !slices.Contains(knownPlaceholders, m) {
+				l.add(t.Pos, "%s (%s) has %s, which tsunagu does not fill (it fills %s)", what, loc, m, strings.Join(knownPlaceholders, " "))
+			}
+		}
 		if strings.Contains(s, "{phone}") && strings.TrimSpace(l.f.Contact.Phone) == "" {
 			l.add(t.Pos, "%s (%s) uses {phone}, but contact.phone is not set", what, loc)
 		}
@@ -500,6 +509,11 @@ func (l *linter) placeholders(t Text, what string) {
 		}
 	}
 }
+
+// knownPlaceholders are the {words} a text may use; fill replaces them.
+var knownPlaceholders = []string{"{greeting}", "{hours}", "{next_open}", "{status}", "{phone}", "{address}", "{categories}"}
+
+var placeholderRe = regexp.MustCompile(`\{[a-z_]+\}`)
 
 // LINE's text message holds 5,000 characters, but a crisis answer is read on
 // a phone at the worst moment: the first bubble is short, the rest too.

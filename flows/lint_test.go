@@ -54,6 +54,7 @@ func TestLintFindsEachBreak(t *testing.T) {
 		{"free text loops", "    text: {found: confirm, not_found: person}", "    quick_replies: [{label: {ja: 人, en: Person}, next: person}]\n    text: {found: confirm, not_found: listen}", "only writes words that match nothing never reaches a person from state \"welcome\": welcome → listen → listen", "text: {found: confirm, not_found: listen}\n  - id: confirm"},
 		{"first button loops", "      - {label: {ja: 介護, en: Care}, category: elderly, next: confirm}", "      - {label: {ja: 介護, en: Care}, category: elderly}", "only presses the first button never reaches a person from state \"welcome\": welcome → welcome", "label: {ja: 介護, en: Care}, category: elderly}"},
 		{"bad phrase in a combination", "  greetings: [こんにちは, hello, hi]", "  greetings: [こんにちは, hello, \"hi +\"]", "ends with an operator", "greetings:"},
+		{"unknown placeholder", "  checkin: {ja: その後いかがですか。,", "  checkin: {ja: \"その後いかがですか。{nextopen}\",", "has {nextopen}, which tsunagu does not fill", "{nextopen}"},
 		{"unknown concept", "  greetings: [こんにちは, hello, hi]", "  greetings: [こんにちは, hello, \"@hullo\"]", `there is no concept called "hullo"`, "greetings:"},
 	}
 	for _, tt := range tests {

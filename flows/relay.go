@@ -31,6 +31,8 @@ func (st *step) relayText(text string) {
 	switch {
 	case st.f.triage.human.any(st.cur):
 		st.say(st.f.Text("handoff_done", st.s.Locale))
+	case st.f.triage.waiting.any(st.cur):
+		st.answerWaiting()
 	case st.s.Crisis != "" && st.f.triage.answers[2].covers(st.cur, maxAnswerRest):
 		// 大丈夫です after a crisis answer: warmth, an open door, and the
 		// case stays urgent.

@@ -71,6 +71,7 @@ func (st *step) fill(text string) string {
 		"{greeting}", st.greeting(),
 		"{hours}", st.f.Hours.describe(loc, st.f.Locale()),
 		"{next_open}", st.nextOpen(),
+		"{status}", st.status(),
 		"{phone}", st.f.Contact.Phone,
 		"{address}", st.f.Contact.Address.In(loc, st.f.Locale()),
 	)
@@ -105,6 +106,27 @@ func (st *step) nextOpen() string {
 		next = st.in.Now
 	}
 	return st.f.formatTime(next, st.s.Locale)
+}
+
+// status says whether a person is at the desk now, or when one will be.
+func (st *step) status() string {
+	if st.in.Now.IsZero() {
+		return ""
+	}
+	if st.f.Hours.Open(st.in.Now) {
+		return st.f.Text("status_open", st.s.Locale)
+	}
+	return strings.ReplaceAll(st.f.Text("status_closed", st.s.Locale), "{next_open}", st.nextOpen())
+}
+
+// answerWaiting answers まだですか while staff have the case: honestly, when
+// a person will read it. Night duty reads urgent cases at night.
+func (st *step) answerWaiting() {
+	key := "waiting_open"
+	if now := st.in.Now; !now.IsZero() && !st.f.Hours.Open(now) && !(st.s.Urgent && st.f.Hours.NightDuty) {
+		key = "waiting_closed"
+	}
+	st.say(st.fill(st.f.Text(key, st.s.Locale)))
 }
 
 // outOfHours adds the out-of-hours text once a day, so it does not ride on

@@ -133,6 +133,13 @@ type Intents struct {
 	// Guide are questions about where to go, what to bring or what it costs:
 	// they are answered from the category's guide text.
 	Guide []Phrase `yaml:"guide"`
+	// Waiting are questions a resident asks while staff have the case
+	// (まだですか, 誰か見てますか): answered every time with when a
+	// person will read, never left to the acknowledgement's pace.
+	Waiting []Phrase `yaml:"waiting"`
+	// Thanks are phrases that alone close a talk (わかりました、ありがとう):
+	// answered with texts.thanks, not taken as a need.
+	Thanks []Phrase `yaml:"thanks"`
 }
 
 // FAQ is a question residents ask before anything else, and its answer.
@@ -396,4 +403,9 @@ var OptionalTexts = map[string]string{
 	"after_crisis_ok":  "a warm answer to 大丈夫です after a crisis answer; the case stays urgent",
 	"delete_history":   "after erasing: how to delete the LINE talk history on the phone",
 	"guide_none":       "answer to where to go or what to bring before any need is known",
+	"status_open":      "{status} while the desk is open",
+	"status_closed":    "{status} while it is closed; {next_open} is replaced",
+	"waiting_open":     "answer to まだですか while staff have the case and the desk is open",
+	"waiting_closed":   "the same while it is closed (or at night without night duty); {next_open} is replaced",
+	"thanks":           "answer to a message of thanks alone, before a case is open",
 }

@@ -58,6 +58,9 @@ type Session struct {
 	// Suggested are categories found in the resident's words after the
 	// handoff, already suggested to staff.
 	Suggested []string `json:"sg,omitempty"`
+	// Heard counts the first messages that may set the register (at most
+	// registerMessages); a language button settles it.
+	Heard int `json:"n,omitempty"`
 }
 
 // MarshalSession encodes a session as compact versioned JSON.

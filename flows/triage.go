@@ -46,6 +46,8 @@ type triager struct {
 	answers    [3]ruleSet // yes, unsure, no
 	faq        []ruleSet  // parallel to Flow.FAQ
 	guide      ruleSet
+	waiting    ruleSet
+	thanks     ruleSet
 	buttons    [][]ruleSet // per state, per button: the phrases that press it
 	signsFor   int
 }
@@ -179,6 +181,8 @@ func (f *Flow) compileTriage() Problems {
 		t.faq = append(t.faq, c.set(q.Phrases, nil))
 	}
 	t.guide = c.set(f.Intents.Guide, nil)
+	t.waiting = c.set(f.Intents.Waiting, nil)
+	t.thanks = c.set(f.Intents.Thanks, nil)
 	for _, st := range f.States {
 		var bs []ruleSet
 		for _, q := range st.QuickReplies {
@@ -544,15 +548,22 @@ func (rs ruleSet) places(msgs []*message) (int, []string) {
 
 // greetingOnly reports whether m says nothing but greetings ("こんにちは！",
 // "hello"), which is never triaged as a need.
-func (t *triager) greetingOnly(m *message) bool {
-	if len(m.a.sentences) == 0 || len(t.greetings.exprs.list) == 0 {
+func (t *triager) greetingOnly(m *message) bool { return t.greetings.only(m) }
+
+// thanksOnly reports whether m says nothing but thanks (わかりました、
+// ありがとうございます).
+func (t *triager) thanksOnly(m *message) bool { return t.thanks.only(m) }
+
+// only reports whether the set's phrases cover all of m.
+func (rs ruleSet) only(m *message) bool {
+	if len(m.a.sentences) == 0 || len(rs.exprs.list) == 0 {
 		return false
 	}
 	covered := make([][]bool, len(m.a.sentences))
 	for i, sn := range m.a.sentences {
 		covered[i] = make([]bool, len(sn.text))
 	}
-	t.greetings.exprs.in(m, func(_ int, e expr) bool {
+	rs.exprs.in(m, func(_ int, e expr) bool {
 		for _, p := range e.places(m) {
 			for b := p.start; b < p.end; b++ {
 				covered[p.sent][b] = true
