@@ -239,7 +239,7 @@ var subjects = []struct {
 	{regexp.MustCompile(`^crisis\.check message$`), "安全の確認の質問"},
 	{regexp.MustCompile(`^crisis\.check thanks$`), "安全の確認の「ありがとう」の文"},
 	{regexp.MustCompile(`^crisis\.check (yes|unsure|no)$`), "安全の確認の $1 ボタン"},
-	{regexp.MustCompile(`^texts\.(.+)$`), "決まった文 texts.$1"},
+	{regexp.MustCompile(`^texts\.(.+)$`), "決まった文 texts.$1 "},
 }
 
 // subject says what the linter names ("state \"welcome\" button 2") in
