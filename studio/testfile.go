@@ -172,6 +172,7 @@ func numbersIn(f *flows.Flow, reply string) []string {
 
 func mapping() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"} }
 func seq() *yaml.Node     { return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"} }
+
 // str is a string node, quoted where a YAML reader could take it for
 // something else (yes, no, 119, #8891).
 func str(s string) *yaml.Node {
