@@ -223,7 +223,7 @@ var subjects = []struct {
 	ja string
 }{
 	{regexp.MustCompile(`^state "(.+)" button (\d+) label$`), "状態「$1」のボタン $2 の文字"},
-	{regexp.MustCompile(`^state "(.+)" button (\d+)$`), "状態「$1」のボタン $2"},
+	{regexp.MustCompile(`^state "(.+)" button (\d+)$`), "状態「$1」のボタン $2 "},
 	{regexp.MustCompile(`^state "(.+)" message$`), "状態「$1」のメッセージ"},
 	{regexp.MustCompile(`^state "(.+)"$`), "状態「$1」"},
 	{regexp.MustCompile(`^category "(.+)" name$`), "カテゴリ「$1」の名前"},
@@ -232,13 +232,13 @@ var subjects = []struct {
 	{regexp.MustCompile(`^pattern "(.+)"$`), "パターン「$1」"},
 	{regexp.MustCompile(`^crisis rule "(.+)" message$`), "危機のルール「$1」のメッセージ"},
 	{regexp.MustCompile(`^crisis rule "(.+)" check$`), "危機のルール「$1」の確認の質問"},
-	{regexp.MustCompile(`^crisis rule "(.+)" (phrases|signs|except)$`), "危機のルール「$1」の $2"},
+	{regexp.MustCompile(`^crisis rule "(.+)" (phrases|signs|except)$`), "危機のルール「$1」の $2 "},
 	{regexp.MustCompile(`^crisis rule "(.+)"$`), "危機のルール「$1」"},
 	{regexp.MustCompile(`^crisis number "(.+)" name$`), "電話番号「$1」の名前"},
 	{regexp.MustCompile(`^crisis number "(.+)" hours$`), "電話番号「$1」の受付時間"},
 	{regexp.MustCompile(`^crisis\.check message$`), "安全の確認の質問"},
 	{regexp.MustCompile(`^crisis\.check thanks$`), "安全の確認の「ありがとう」の文"},
-	{regexp.MustCompile(`^crisis\.check (yes|unsure|no)$`), "安全の確認の $1 ボタン"},
+	{regexp.MustCompile(`^crisis\.check (yes|unsure|no)$`), "安全の確認の「$1」ボタン"},
 	{regexp.MustCompile(`^texts\.(.+)$`), "決まった文 texts.$1 "},
 }
 
