@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tsunagu-city/tsunagu/flows"
 )
 
 // The browser test drives the page in headless Chromium the way a welfare
@@ -67,7 +69,7 @@ func browser(t *testing.T, ctx context.Context) context.Context {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
+		chromedp.WindowSize(1400, 1100),
 	}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
@@ -191,8 +193,10 @@ func TestBrowser(t *testing.T) {
 		shot(t, shots, "02-try-crisis.png"),
 	)
 
-	// Kept as a test, written into the flow's tests/, run, and passing.
+	// Kept as a test, written into the flow's tests/, run, and passing
+	// alongside the flow's own.
 	const name = "ブラウザー: 仕事のあと消えたい"
+	all := countTests(t, dir) + 1
 	within(t, tab, 20*time.Second, "keep the conversation as a test",
 		chromedp.Click(css(`#try-save`)),
 		chromedp.WaitVisible(css(`#save-name`)),
@@ -200,9 +204,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(css(`#save-go`)),
 		chromedp.WaitVisible(css(`#save-result.pass`)),
 		chromedp.Click(css(`#tab-btn-tests`)),
-		chromedp.WaitVisible(css(fmt.Sprintf(`li.test-run.pass[data-name=%q]`, name))),
-		waitText("#tests-summary", "0 件不合格"),
-		chromedp.ScrollIntoView(css(fmt.Sprintf(`li.test-run.pass[data-name=%q]`, name))),
+		chromedp.WaitVisible(css(fmt.Sprintf(`#tests-fresh li.test-run.pass[data-name=%q]`, name))),
+		chromedp.WaitVisible(css(fmt.Sprintf(`#tests-all li.test-run.pass[data-name=%q]`, name))),
+		waitText("#tests-summary", fmt.Sprintf("%d 件合格、0 件不合格", all)),
 		shot(t, shots, "03-tests.png"),
 	)
 	saved, err := os.ReadFile(filepath.Join(dir, "tests", "studio-01.yaml"))
@@ -243,6 +247,14 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`#problems pre.excerpt .hit`)),
 		waitText("#problems pre.excerpt", "next: ask_whoo"),
 		shot(t, shots, "05-problem.png"),
+	)
+	// The same page in English, for the staff who read it better.
+	within(t, tab, 10*time.Second, "switch to English",
+		chromedp.Click(css(`#ui-lang`)),
+		waitText("#status", "1 problem"),
+		waitText("#problems", `state "welcome" button 1 goes to "ask_whoo"`),
+		waitText("#tab-btn-map", "Map"),
+		shot(t, shots, "06-english.png"),
 	)
 }
 
@@ -290,6 +302,21 @@ func breakStates(t *testing.T, dir string) int {
 		return s[:i] + "next: ask_whoo\n" + s[i+len("next: ask_who\n"):]
 	})
 	return line
+}
+
+// countTests counts the conversation tests in the flow's tests/ folder.
+func countTests(t *testing.T, dir string) int {
+	t.Helper()
+	fsys := os.DirFS(filepath.Join(dir, "tests"))
+	names, err := flows.ConversationFiles(fsys, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	convs, err := flows.LoadConversations(fsys, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(convs)
 }
 
 func edit(t *testing.T, path string, change func(string) string) {

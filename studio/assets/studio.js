@@ -17,6 +17,7 @@ const WORDS = {
     problems_none: "問題はありません。", problems_english: "（この説明はまだ英語だけです）",
     map_hint: "会話の流れの図です。状態（四角）をクリックすると、その文を言語ごとに並べて見られます。危機・人と話したい・削除・言語は、どの状態からでも行けるので、線は省いています。",
     map_pick: "状態をクリックしてください。", map_states: "状態の一覧", map_error: "図を描けません",
+    map_zoom: "拡大する", map_fit: "全体を見る", map_here: "オレンジの枠は「試す」の会話の今の状態です。",
     st_start: "最初の状態", st_handoff: "相談員につなぐ", st_urgent: "至急", st_crisis: "危機のときの行き先",
     st_message: "メッセージ", st_button: (n) => `ボタン ${n}`, st_missing: "（未記入）",
     st_text_next: (s) => `文が来たら → ${s}`, st_text_found: (a, b) => `文が来たら → 分類が見つかった: ${a} ／ 見つからない: ${b}`,
@@ -48,6 +49,7 @@ const WORDS = {
     why_words_for: "当たった言葉", why_patterns: "複合的な課題",
     tests_run: "テストを実行する", tests_failed_only: "不合格だけ表示",
     tests_summary: (p, f) => `${p} 件合格、${f} 件不合格`, tests_none: "テストはまだありません。「試す」で会話をして「この会話をテストにする」を押すと作れます。",
+    tests_fresh: "いま保存したテスト", tests_all: "すべてのテスト",
     tests_pass: "合格", tests_fail: "不合格", tests_problems: "テストのファイルの問題", tests_running: "実行中…",
     bench_hint: "住民が書きそうな文を 1 行に 1 つ貼り付けるか、ファイルを選びます。「ラベル（タブ）文」の形（crisis / crisis:種類 / calm / calm:カテゴリ）なら、正しいかどうかも数えます。最初の結果が「前」になり、フローを保存するたびに「今」と比べます。",
     bench_run: "判定する", bench_pin: "今の結果を「前」にする", bench_changed_only: "変わったものだけ表示",
@@ -73,6 +75,7 @@ const WORDS = {
     problems_none: "No problems.", problems_english: "",
     map_hint: "The states of the conversation. Click a state to see its texts in every language side by side. Crisis, asking for a person, delete and language work from every state, so their arrows are left out.",
     map_pick: "Click a state.", map_states: "All states", map_error: "The map cannot be drawn",
+    map_zoom: "Zoom in", map_fit: "Fit to the page", map_here: "The orange frame is where the conversation in Try is now.",
     st_start: "first state", st_handoff: "hands to a person", st_urgent: "urgent", st_crisis: "where every crisis goes",
     st_message: "Message", st_button: (n) => `Button ${n}`, st_missing: "(missing)",
     st_text_next: (s) => `Typed text → ${s}`, st_text_found: (a, b) => `Typed text → need found: ${a} / none found: ${b}`,
@@ -104,6 +107,7 @@ const WORDS = {
     why_words_for: "words", why_patterns: "Compound needs",
     tests_run: "Run the tests", tests_failed_only: "Show failures only",
     tests_summary: (p, f) => `${p} passed, ${f} failed`, tests_none: "No tests yet. Have a conversation in Try and press \"Keep this conversation as a test\".",
+    tests_fresh: "The test just kept", tests_all: "All tests",
     tests_pass: "PASS", tests_fail: "FAIL", tests_problems: "Problems in the test files", tests_running: "Running…",
     bench_hint: "Paste messages a resident might write, one per line, or choose a file. Lines written LABEL<TAB>message (crisis / crisis:KIND / calm / calm:CATEGORY) are also scored. The first result becomes \"before\"; each save of the flow is compared with it.",
     bench_run: "Triage", bench_pin: "Make this \"before\"", bench_changed_only: "Show changes only",
@@ -263,15 +267,25 @@ function renderProblems() {
   box.append(problemList(flow.problems));
 }
 
+// opened are the problems whose lines are shown; they stay open when the
+// page is drawn again (another language, a reload with the same problem).
+const opened = new Set();
+
 function problemList(problems) {
   const list = el("ol", { class: "problems" });
   for (const p of problems) {
     const where = `${p.file}:${p.line}:${p.col}`;
+    const key = where + " " + p.message;
     const msg = lang === "ja" && p.message_ja ? p.message_ja : p.message;
     const english = lang === "ja" && !p.message_ja ? el("span", { class: "note" }, t("problems_english")) : null;
     const lines = p.excerpt ? excerptView(p.excerpt, p.line) : null;
-    if (lines) lines.hidden = true;
-    const link = el("a", { href: "#", class: "where", onclick: (e) => { e.preventDefault(); if (lines) lines.hidden = !lines.hidden; } }, where);
+    if (lines) lines.hidden = !opened.has(key);
+    const link = el("a", { href: "#", class: "where", onclick: (e) => {
+      e.preventDefault();
+      if (!lines) return;
+      lines.hidden = !lines.hidden;
+      if (lines.hidden) opened.delete(key); else opened.add(key);
+    } }, where);
     list.append(el("li", { class: "problem" }, link, " ", el("span", { class: "msg" }, msg), english, lines));
   }
   return list;
@@ -301,7 +315,7 @@ async function drawMap() {
     renderedGraph = null;
     return;
   }
-  if (renderedGraph === flow.graph && box.querySelector("svg g.node")) return;
+  if (renderedGraph === flow.graph && box.querySelector("svg g.node")) { markMap(); return; }
   if (drawing) { drawing.then(drawMap); return; }
   if (!window.mermaid) { setTimeout(drawMap, 50); return; }
   const text = flow.graph;
@@ -334,7 +348,18 @@ function stateOfNode(g) {
   return null;
 }
 
+// zoom shows the map at its natural size, to be scrolled, or fitted to the page.
+let zoomed = false;
+function zoom() {
+  const box = $("map");
+  box.classList.toggle("zoomed", zoomed);
+  const svg = box.querySelector("svg");
+  if (svg) svg.style.width = zoomed && svg.viewBox?.baseVal?.width ? svg.viewBox.baseVal.width + "px" : "";
+  $("map-zoom").textContent = zoomed ? t("map_fit") : t("map_zoom");
+}
+
 function wireMap() {
+  zoom();
   for (const g of $("map").querySelectorAll("g.node")) {
     const id = stateOfNode(g);
     if (!id) continue;
@@ -361,6 +386,7 @@ function renderStateList() {
   for (const s of flow.states || []) {
     box.append(el("button", { type: "button", class: "state-chip" + (s.urgent ? " urgent" : s.handoff ? " handoff" : ""), "data-state": s.id, onclick: () => showState(s.id) }, s.id));
   }
+  box.append(el("p", { class: "hint" }, t("map_here")));
 }
 
 function showState(id) {
@@ -638,6 +664,7 @@ async function saveTest(e) {
     box.className = "save-result";
     box.textContent = t("save_done", res.file);
     pendingSaved = { name, file: res.file };
+    lastSaved = pendingSaved;
     await loadTests();
   } catch (err) {
     box.className = "save-result error";
@@ -646,6 +673,7 @@ async function saveTest(e) {
 }
 
 let pendingSaved = null;
+let lastSaved = null;
 
 // ---------------------------------------------------------------- tests
 
@@ -690,15 +718,20 @@ function renderTests() {
   }
   if (!r.runs.length && !r.problems.length) { box.append(el("p", { class: "hint" }, t("tests_none"))); return; }
   const failedOnly = $("tests-failed-only").checked;
-  const list = el("ul", { class: "test-runs" });
+  const runView = (run, fresh) => el("li", { class: "test-run " + (run.passed ? "pass" : "fail") + (fresh ? " fresh" : ""), "data-file": run.file, "data-name": run.name },
+    el("span", { class: "verdict-tag" }, run.passed ? t("tests_pass") : t("tests_fail")), " ",
+    el("span", { class: "test-name" }, run.name), " ",
+    el("span", { class: "where" }, `${run.file}:${run.line}`),
+    run.failures?.length ? el("pre", { class: "failures" }, run.failures.join("\n")) : null);
+  // The test kept last comes first, where the officer looks for it.
+  const fresh = lastSaved ? r.runs.filter((run) => run.file === lastSaved.file) : [];
+  if (fresh.length) box.append(el("h3", {}, t("tests_fresh")), el("ul", { class: "test-runs", id: "tests-fresh" }, fresh.map((run) => runView(run, true))));
+  const list = el("ul", { class: "test-runs", id: "tests-all" });
   for (const run of r.runs) {
     if (failedOnly && run.passed) continue;
-    list.append(el("li", { class: "test-run " + (run.passed ? "pass" : "fail"), "data-file": run.file, "data-name": run.name },
-      el("span", { class: "verdict-tag" }, run.passed ? t("tests_pass") : t("tests_fail")), " ",
-      el("span", { class: "test-name" }, run.name), " ",
-      el("span", { class: "where" }, `${run.file}:${run.line}`),
-      run.failures?.length ? el("pre", { class: "failures" }, run.failures.join("\n")) : null));
+    list.append(runView(run, false));
   }
+  if (fresh.length) box.append(el("h3", {}, t("tests_all")));
   box.append(list);
 }
 
@@ -834,6 +867,7 @@ function wire() {
   $("bench-run").addEventListener("click", () => runBench(false));
   $("bench-pin").addEventListener("click", () => { if (bench.now) { bench.before = bench.now; renderBench(); } });
   $("bench-changed-only").addEventListener("change", renderBench);
+  $("map-zoom").addEventListener("click", () => { zoomed = !zoomed; zoom(); });
   $("bench-file").addEventListener("change", async (e) => {
     const file = e.target.files[0];
     if (!file) return;
