@@ -3,9 +3,12 @@ GO ?= go
 
 .PHONY: test vet lint-flow flow-tests fuzz bench build
 
-## test: vet, the whole test suite with the race detector, and the default flow's own checks
+## test: vet, the whole test suite with the race detector, and the default flow's own checks.
+## Test artifacts (the studio's browser screenshots) are kept under $(ARTIFACTS)/_artifacts.
+ARTIFACTS ?= $(CURDIR)/test-output
 test: vet
-	$(GO) test -race -count=1 ./...
+	rm -rf $(ARTIFACTS)/_artifacts && mkdir -p $(ARTIFACTS)
+	$(GO) test -race -count=1 -artifacts -outputdir=$(ARTIFACTS) ./...
 	$(GO) run ./cmd/tsunagu flows lint
 	$(GO) run ./cmd/tsunagu flows test
 

@@ -20,6 +20,7 @@ usage:
   tsunagu flows test [--flow PATH] [FILE...]                  run conversation tests
   tsunagu flows triage [--flow PATH]                          triage one message per line of stdin
   tsunagu flows graph [--flow PATH]                           print the flow as a Mermaid diagram
+  tsunagu studio [--flow DIR] [--addr 127.0.0.1:8787]         edit, see, try and test the flow in a browser
   tsunagu version                                             print the version
 `
 
@@ -38,6 +39,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"chat":    runChat,
 		"serve":   runServe,
 		"flows":   runFlows,
+		"studio":  runStudio,
 		"version": runVersion,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
