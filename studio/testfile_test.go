@@ -37,7 +37,8 @@ func TestKeptConversationPassesOnItsFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	work := first.Items[0].QuickReplies[slices.IndexFunc(first.Items[0].QuickReplies, func(b Button) bool { return b.Label == "仕事" })]
+	offered := buttons(first.Items)
+	work := offered[slices.IndexFunc(offered, func(b Button) bool { return b.Label == "仕事" })]
 	tests := []struct {
 		name  string
 		sc    Script

@@ -180,6 +180,8 @@ func item(a flows.Action, s flows.Session) Item {
 		return Item{Type: "erase"}
 	case flows.SetLocale:
 		return Item{Type: "locale", Locale: a.Locale}
+	case flows.Retriage:
+		return Item{Type: "retriage", Case: a.Case, Categories: a.Categories}
 	}
 	return other(a)
 }

@@ -37,7 +37,7 @@ const WORDS = {
     handoff: "相談員につなぎました", handoff_urgent: "至急で相談員につなぎました",
     handoff_case: (c) => `相談 ${c}`, handoff_to: "担当", handoff_crisis: "危機", handoff_compound: "複合的な相談（多機関協働にも）",
     handoff_checked: (a) => `安全の確認の答え: ${a}`, handoff_reopen: (c) => `前の相談 ${c} の続き`,
-    relay: (c) => `住民の言葉を相談員に届けました（${c}）`, check: (k) => `安全の確認を尋ねました（${k}）`,
+    relay: (c) => `住民の言葉を相談員に届けました（${c}）`, retriage: (c, cats) => `相談員に候補を伝えました（${c}）: ${cats}`, check: (k) => `安全の確認を尋ねました（${k}）`,
     erase: "住民の記録をすべて消しました", locale: (l) => `言語が変わりました: ${l}`, other_action: (n) => `ほかの動き: ${n}`,
     state_after: (s) => `→ 状態 ${s}`,
     why_title: "なぜ（振り分けが見たもの）", why_hint: "住民のメッセージをクリックすると、そのメッセージについて出ます。",
@@ -95,7 +95,7 @@ const WORDS = {
     handoff: "Handed to a person", handoff_urgent: "URGENT: handed to a person",
     handoff_case: (c) => `case ${c}`, handoff_to: "to", handoff_crisis: "crisis", handoff_compound: "compound need (also to coordination)",
     handoff_checked: (a) => `safety check answered: ${a}`, handoff_reopen: (c) => `follows case ${c}`,
-    relay: (c) => `The resident's words reached staff (${c})`, check: (k) => `Safety check asked (${k})`,
+    relay: (c) => `The resident's words reached staff (${c})`, retriage: (c, cats) => `Suggested to staff (${c}): ${cats}`, check: (k) => `Safety check asked (${k})`,
     erase: "Everything about the resident was erased", locale: (l) => `Language changed: ${l}`, other_action: (n) => `Other action: ${n}`,
     state_after: (s) => `→ state ${s}`,
     why_title: "Why (what triage saw)", why_hint: "Click a resident's message to see it for that message.",
@@ -534,6 +534,7 @@ function eventView(it) {
         el("strong", {}, it.urgent ? t("handoff_urgent") : t("handoff")), el("div", { class: "sub" }, parts.join(" · ")));
     }
     case "relay": return el("div", { class: "event relay" }, t("relay", it.case));
+    case "retriage": return el("div", { class: "event relay" }, t("retriage", it.case, (it.categories || []).map(categoryName).join("・")));
     case "check": return el("div", { class: "event check" }, t("check", kindName(it.kind)));
     case "erase": return el("div", { class: "event erase" }, t("erase"));
     case "locale": return el("div", { class: "event" }, t("locale", it.locale));
