@@ -12,23 +12,21 @@ import "strings"
 // checkPrefix starts the postback data of the safety check's buttons.
 const checkPrefix = "check:"
 
-// The answers, as buttons send them and as the session keeps them.
+// The answers, as buttons send them and as the session keeps them;
+// answerNone is kept when the resident wrote on without answering.
 const (
 	answerYes    = "yes"
 	answerUnsure = "unsure"
 	answerNo     = "no"
+	answerNone   = "unanswered"
 )
-
-// maxCheckTries is how many times free text that is not an answer gets the
-// question again; after that, the words are taken as "not sure".
-const maxCheckTries = 1
 
 // askCheck asks the safety check for crisis rule k after the resident wrote
 // text, which is kept for staff and for the conversation after a "no".
 func (st *step) askCheck(k int, text string) {
 	rule := st.f.Crisis.Rules[k]
 	st.remember(text)
-	st.s.CheckKind, st.s.CheckOpen, st.s.CheckTries = rule.Kind, true, 0
+	st.s.CheckKind, st.s.CheckOpen = rule.Kind, true
 	st.actions = append(st.actions, Check{Kind: rule.Kind})
 	if st.s.HandedOff {
 		st.relay(text)
@@ -78,7 +76,7 @@ func (st *step) answerCheck(answer, text string) bool {
 		st.crisisAnswer(k, text, answer)
 		return true
 	case answerNo:
-		st.s.CheckOpen, st.s.CheckTries, st.s.Checked = false, 0, answerNo
+		st.s.CheckOpen, st.s.Checked = false, answerNo
 		st.say(st.f.Crisis.Check.Thanks.In(st.s.Locale, st.f.Locale()))
 		if st.s.HandedOff {
 			if text != "" {
@@ -97,18 +95,24 @@ func (st *step) answerCheck(answer, text string) bool {
 	if text == "" {
 		return false
 	}
-	// Words, not an answer: they are kept for staff, and the question is
-	// asked once more; after that they count as "not sure".
+	// Words, not an answer: asking again word for word would hold the
+	// resident at a question they chose to pass over, and a false alarm
+	// (殺虫剤) would become a loop. The words go on where they would have
+	// gone, with a line that keeps a 24-hour door open; staff see the
+	// check unanswered, its buttons still work, and one more sign is a
+	// crisis.
+	st.s.CheckOpen, st.s.Checked = false, answerNone
 	st.remember(text)
+	st.say(st.fill(st.f.Text("check_unanswered", st.s.Locale)))
 	if st.s.HandedOff {
 		st.relay(text)
-	}
-	if st.s.CheckTries >= maxCheckTries {
-		st.crisisAnswer(k, text, answerUnsure)
 		return true
 	}
-	st.s.CheckTries++
-	st.sayCheck(st.f.Crisis.Rules[k])
+	choices := st.choices
+	st.route()
+	if len(st.choices) == 0 {
+		st.choices = choices
+	}
 	return true
 }
 

@@ -57,6 +57,9 @@ type HandoffExpect struct {
 	None       bool
 	Categories []string `yaml:"categories"`
 	Urgent     *bool    `yaml:"urgent"`
+	// Checked is the safety check's answer the case carries: yes, unsure,
+	// no or unanswered.
+	Checked string `yaml:"checked"`
 }
 
 // ConversationResult is the outcome of one conversation test.
@@ -100,22 +103,23 @@ func (r ConversationResult) FailuresIn(lang string) []string {
 
 // testFailuresJA are the conversation test failures in Japanese.
 var testFailuresJA = map[string]string{
-	"at: %q is not a time like 2026-11-25T10:00:00+09:00": "at: %q は 2026-11-25T10:00:00+09:00 のような時刻になっていません",
-	"there is no button %q in state %q":                   "状態 %[2]q にボタン %[1]q はありません",
-	"the reply should contain %q but was:\n%s":            "返事に %q が入っていません。返事：\n%s",
-	"the reply should not contain %q but was:\n%s":        "返事に %q が入っていてはいけません。返事：\n%s",
-	"expected no handoff, got one to %v":                  "相談員につながないはずが、%v につなぎました",
-	"expected a handoff to %v, got none":                  "%v につなぐはずが、つなぎませんでした",
-	"expected a handoff to %v first, got %v":              "%v を先頭につなぐはずが、%v でした",
-	"expected urgent: %v, got %v":                         "急ぎ（urgent）は %v のはずが、%v でした",
-	"expected relay: %v, got %v":                          "相談員に届ける（relay）は %v のはずが、%v でした",
-	"expected erase: %v, got %v":                          "記録を消す（erase）は %v のはずが、%v でした",
-	"expected no safety check, got one about %s":          "安全の確認はしないはずが、%s について尋ねました",
-	"expected a safety check about %s, got none":          "%s について安全の確認をするはずが、しませんでした",
-	"expected a safety check about %s, got one about %s":  "%s について安全の確認をするはずが、%s について尋ねました",
-	"expected %d bubbles, got %d:\n%s":                    "吹き出しは %d 個のはずが、%d 個でした：\n%s",
-	"expected %v suggested to staff, got %v":              "相談員に %v を提案するはずが、%v でした",
-	"expected state %q, got %q":                           "状態は %q のはずが、%q でした",
+	"at: %q is not a time like 2026-11-25T10:00:00+09:00":      "at: %q は 2026-11-25T10:00:00+09:00 のような時刻になっていません",
+	"there is no button %q in state %q":                        "状態 %[2]q にボタン %[1]q はありません",
+	"the reply should contain %q but was:\n%s":                 "返事に %q が入っていません。返事：\n%s",
+	"the reply should not contain %q but was:\n%s":             "返事に %q が入っていてはいけません。返事：\n%s",
+	"expected no handoff, got one to %v":                       "相談員につながないはずが、%v につなぎました",
+	"expected a handoff to %v, got none":                       "%v につなぐはずが、つなぎませんでした",
+	"expected a handoff to %v first, got %v":                   "%v を先頭につなぐはずが、%v でした",
+	"expected urgent: %v, got %v":                              "急ぎ（urgent）は %v のはずが、%v でした",
+	"expected the case to carry the check answered %q, got %q": "ケースの安全の確認の答えは %q のはずが、%q でした",
+	"expected relay: %v, got %v":                               "相談員に届ける（relay）は %v のはずが、%v でした",
+	"expected erase: %v, got %v":                               "記録を消す（erase）は %v のはずが、%v でした",
+	"expected no safety check, got one about %s":               "安全の確認はしないはずが、%s について尋ねました",
+	"expected a safety check about %s, got none":               "%s について安全の確認をするはずが、しませんでした",
+	"expected a safety check about %s, got one about %s":       "%s について安全の確認をするはずが、%s について尋ねました",
+	"expected %d bubbles, got %d:\n%s":                         "吹き出しは %d 個のはずが、%d 個でした：\n%s",
+	"expected %v suggested to staff, got %v":                   "相談員に %v を提案するはずが、%v でした",
+	"expected state %q, got %q":                                "状態は %q のはずが、%q でした",
 }
 
 // Passed reports whether every expectation held.
@@ -255,6 +259,9 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 				}
 				if e.Urgent != nil && *e.Urgent != handoff.Urgent {
 					fail("expected urgent: %v, got %v", *e.Urgent, handoff.Urgent)
+				}
+				if e.Checked != "" && e.Checked != handoff.Checked {
+					fail("expected the case to carry the check answered %q, got %q", e.Checked, handoff.Checked)
 				}
 			}
 		}

@@ -40,6 +40,11 @@ func (st *step) crisis(text string) bool {
 		st.crisisAnswer(rk.rule, text, "")
 		return true
 	}
+	if st.s.Checked == answerNone {
+		// The check went unanswered and the signs go on: the crisis answer.
+		st.crisisAnswer(rk.rule, text, "")
+		return true
+	}
 	if st.s.CheckOpen || st.s.Checked != "" {
 		// Asked already: the answer stands until the signs add up.
 		return false
@@ -58,7 +63,7 @@ const splitPhraseRunes = 20
 // not the whole block, and no second alarm.
 func (st *step) crisisAnswer(k int, text, answer string) {
 	rule := st.f.Crisis.Rules[k]
-	st.s.CheckOpen, st.s.CheckTries = false, 0
+	st.s.CheckOpen = false
 	if answer != "" {
 		st.s.Checked = answer
 	}

@@ -497,7 +497,7 @@ func (st *step) event(e Event) {
 		}
 		st.s.Case, st.s.HandedOff, st.s.Urgent = "", false, false
 		st.s.Recent, st.s.Chosen, st.s.Choices = nil, nil, nil
-		st.s.Crisis, st.s.CheckKind, st.s.CheckOpen, st.s.CheckTries, st.s.Checked = "", "", false, 0, ""
+		st.s.Crisis, st.s.CheckKind, st.s.CheckOpen, st.s.Checked = "", "", false, ""
 		st.triaged = nil
 		st.s.State = st.f.Start
 		st.machine.SetState(st.f.Start)

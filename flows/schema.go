@@ -408,4 +408,5 @@ var OptionalTexts = map[string]string{
 	"waiting_open":     "answer to まだですか while staff have the case and the desk is open",
 	"waiting_closed":   "the same while it is closed (or at night without night duty); {next_open} is replaced",
 	"thanks":           "answer to a message of thanks alone, before a case is open",
+	"check_unanswered": "said when the resident writes on instead of answering the safety check: a 24-hour line, no pressure",
 }

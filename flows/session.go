@@ -40,12 +40,11 @@ type Session struct {
 	// Crisis is the crisis kind the resident was last given the numbers for.
 	Crisis string `json:"cr,omitempty"`
 	// CheckKind is the crisis kind of the last safety check asked;
-	// CheckOpen is set while it waits for an answer, and CheckTries counts
-	// messages that were not an answer.
-	CheckKind  string `json:"ck,omitempty"`
-	CheckOpen  bool   `json:"co,omitempty"`
-	CheckTries int    `json:"ct,omitempty"`
-	// Checked is the answer to the last safety check: yes, unsure or no.
+	// CheckOpen is set while it waits for an answer.
+	CheckKind string `json:"ck,omitempty"`
+	CheckOpen bool   `json:"co,omitempty"`
+	// Checked is the answer to the last safety check: yes, unsure, no, or
+	// unanswered when the resident wrote on instead.
 	Checked string `json:"cd,omitempty"`
 	// PrivacyDue is set when the privacy notice waits for the next answer
 	// (a first message that was a crisis got the numbers first).
