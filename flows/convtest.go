@@ -60,6 +60,8 @@ type HandoffExpect struct {
 	// Checked is the safety check's answer the case carries: yes, unsure,
 	// no or unanswered.
 	Checked string `yaml:"checked"`
+	// Crisis is the crisis kind the case is opened or escalated for.
+	Crisis string `yaml:"crisis"`
 }
 
 // ConversationResult is the outcome of one conversation test.
@@ -111,6 +113,7 @@ var testFailuresJA = map[string]string{
 	"expected a handoff to %v, got none":                       "%v につなぐはずが、つなぎませんでした",
 	"expected a handoff to %v first, got %v":                   "%v を先頭につなぐはずが、%v でした",
 	"expected urgent: %v, got %v":                              "急ぎ（urgent）は %v のはずが、%v でした",
+	"expected a crisis of kind %q, got %q":                     "危機の種類は %q のはずが、%q でした",
 	"expected the case to carry the check answered %q, got %q": "ケースの安全の確認の答えは %q のはずが、%q でした",
 	"expected relay: %v, got %v":                               "相談員に届ける（relay）は %v のはずが、%v でした",
 	"expected erase: %v, got %v":                               "記録を消す（erase）は %v のはずが、%v でした",
@@ -259,6 +262,9 @@ func (f *Flow) Run(c Conversation) ConversationResult {
 				}
 				if e.Urgent != nil && *e.Urgent != handoff.Urgent {
 					fail("expected urgent: %v, got %v", *e.Urgent, handoff.Urgent)
+				}
+				if e.Crisis != "" && e.Crisis != handoff.Crisis {
+					fail("expected a crisis of kind %q, got %q", e.Crisis, handoff.Crisis)
 				}
 				if e.Checked != "" && e.Checked != handoff.Checked {
 					fail("expected the case to carry the check answered %q, got %q", e.Checked, handoff.Checked)

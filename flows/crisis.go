@@ -71,24 +71,27 @@ func (st *step) crisisAnswer(k int, text, answer string) {
 		st.remember(text)
 	}
 	st.crisisAnswered = true
-	if st.s.Crisis == rule.Kind {
-		st.say(st.fill(st.f.Text("crisis_again", st.s.Locale)) + "\n" + strings.Join(st.numberLines(rule.Numbers[:min(firstNumbers, len(rule.Numbers))]), "\n"))
-		if st.s.HandedOff && answer == "" {
-			st.relay(text)
+	if st.s.Crisis != "" {
+		// The numbers were given in this case already: a short answer with
+		// the lines for these words, not the whole block again (a child
+		// hiding in their room has just answered "are you safe").
+		ids := st.crisisNumbers(rule)
+		st.say(st.fill(st.f.Text("crisis_again", st.s.Locale)) + "\n" + strings.Join(st.numberLines(ids[:min(firstNumbers, len(ids))]), "\n"))
+		if st.s.Crisis == rule.Kind || !st.s.HandedOff {
+			if st.s.HandedOff && answer == "" {
+				st.relay(text)
+			}
+			return
 		}
+		// A new kind of danger in the same case: staff are told.
+		st.s.Crisis = rule.Kind
+		st.escalate(rule, text, answer)
 		return
 	}
 	st.s.Crisis = rule.Kind
 	st.sayCrisis(rule)
 	if st.s.HandedOff {
-		h := st.handoffAction(rule.Category)
-		h.Urgent, h.Crisis = true, rule.Kind
-		h.Categories = prepend(h.Categories, rule.Category)
-		st.actions = append(st.actions, h)
-		st.s.Urgent = true
-		if answer == "" {
-			st.relay(text)
-		}
+		st.escalate(rule, text, answer)
 		return
 	}
 	st.s.Chosen = prepend(st.s.Chosen, rule.Category)
@@ -96,14 +99,28 @@ func (st *step) crisisAnswer(k int, text, answer string) {
 	st.fire(evCrisis)
 }
 
+// escalate makes the open case urgent for crisis rule k and relays the
+// words that raised it.
+func (st *step) escalate(rule CrisisRule, text, answer string) {
+	h := st.handoffAction(rule.Category)
+	h.Urgent, h.Crisis = true, rule.Kind
+	h.Categories = prepend(h.Categories, rule.Category)
+	st.actions = append(st.actions, h)
+	st.s.Urgent = true
+	if answer == "" {
+		st.relay(text)
+	}
+}
+
 // sayCrisis lays the crisis answer out for a phone: care and the numbers
 // that fit first, then the others, then what happens now, then whether the
 // resident is safe. Nothing else is added after it.
 func (st *step) sayCrisis(rule CrisisRule) {
-	first := min(firstNumbers, len(rule.Numbers))
+	ids := st.crisisNumbers(rule)
+	first := min(firstNumbers, len(ids))
 	st.bubble()
-	st.say(rule.Message.In(st.s.Locale, st.f.Locale()) + "\n" + strings.Join(st.numberLines(rule.Numbers[:first]), "\n"))
-	if rest := st.numberLines(rule.Numbers[first:]); len(rest) > 0 {
+	st.say(rule.Message.In(st.s.Locale, st.f.Locale()) + "\n" + strings.Join(st.numberLines(ids[:first]), "\n"))
+	if rest := st.numberLines(ids[first:]); len(rest) > 0 {
 		st.bubble()
 		st.say(st.f.Text("numbers_heading", st.s.Locale) + "\n" + strings.Join(rest, "\n"))
 	}

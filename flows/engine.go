@@ -591,6 +591,9 @@ const registerMessages = 3
 // kana mostly, with a child's words, too. Short kana an adult types
 // (これってボットですか, ありがとうございます) keeps Japanese.
 func (st *step) guessLocale(text string) {
+	if !st.s.Young && youngVoice(text) {
+		st.s.Young = true
+	}
 	if st.s.Heard >= registerMessages || st.s.Locale != st.f.Locale() {
 		return
 	}
@@ -637,8 +640,39 @@ func (st *step) setLocale(id string) {
 // childWords are words that, in a message written mostly in kana, say a
 // child is writing.
 var childWords = []string{"ぼく", "ママ", "パパ", "おかあさん", "おとうさん", "おかーさん", "おにいちゃん", "おねえちゃん",
-	"せんせい", "先生", "がっこう", "学校", "クラス", "ともだち", "しゅくだい", "宿題", "ほいくえん", "ようちえん", "小学", "中学"}
+	"せんせい", "先生", "がっこう", "学校", "クラス", "ともだち", "しゅくだい", "宿題", "ほいくえん", "ようちえん",
+	"小学", "中学", "しょうがく", "ちゅうがく", "ねんせい"}
 
-func childVoice(text string) bool {
-	return slices.ContainsFunc(childWords, func(w string) bool { return strings.Contains(text, w) })
+// gradeWords say the writer is a pupil, unless a parent is writing about
+// their child (小学3年の息子).
+var gradeWords = []string{"小学", "中学", "しょうがく", "ちゅうがく", "ねんせい", "年生", "高校生", "こうこうせい", "JC", "JK", "中1", "中2", "中3", "小4", "小5", "小6"}
+
+// parentWords are how a parent names their child.
+var parentWords = []string{"息子", "娘", "子ども", "子供", "うちの子", "長男", "長女", "次男", "次女", "孫", "児童"}
+
+func childVoice(text string) bool { return containsAny(text, childWords) }
+
+// youngVoice reports whether a message reads as written by a child or a
+// pupil: crisis answers then give the lines for the young first.
+func youngVoice(text string) bool {
+	if containsAny(text, parentWords) {
+		return false
+	}
+	if containsAny(text, gradeWords) {
+		return true
+	}
+	kana, kanji := 0, 0
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			kanji++
+		case unicode.In(r, unicode.Hiragana, unicode.Katakana):
+			kana++
+		}
+	}
+	return kana >= 6 && kana >= 6*kanji && childVoice(text)
+}
+
+func containsAny(text string, words []string) bool {
+	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(text, w) })
 }

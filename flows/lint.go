@@ -252,7 +252,11 @@ func (l *linter) crisis() {
 		l.add(pos, "the flow has no crisis rules: add \"crisis: rules:\" (suicide, violence, medical emergency) — residents in danger must get the emergency numbers at once")
 	}
 	numbers := map[string]bool{}
-	for _, n := range c.Numbers {
+	for i := range c.Numbers {
+		n := &c.Numbers[i]
+		for _, err := range n.compileOpen() {
+			l.add(n.Pos, "crisis number %q open: %v (write \"00:00-24:00\", \"10:00-22:00\" or \"mon-fri 08:30-17:15\")", n.ID, err)
+		}
 		if n.ID == "" || numbers[n.ID] {
 			l.add(n.Pos, "every crisis number needs its own id (%q is empty or used twice)", n.ID)
 		}
@@ -282,7 +286,7 @@ func (l *linter) crisis() {
 		if len(r.Numbers) == 0 {
 			l.add(r.Pos, "%s shows no numbers: list at least 119 or 110", what)
 		}
-		for _, id := range r.Numbers {
+		for _, id := range slices.Concat(r.Numbers, r.YoungNumbers) {
 			if !numbers[id] {
 				l.add(r.Pos, "%s shows the number %q, which is not in \"crisis: numbers:\"", what, id)
 			}
@@ -529,20 +533,50 @@ func (l *linter) crisisBubbles() {
 	f := l.f
 	st := &step{f: f}
 	for _, r := range f.Crisis.Rules {
-		for _, loc := range l.localeIDs() {
-			st.s.Locale = loc
-			first := min(firstNumbers, len(r.Numbers))
-			b1 := r.Message.In(loc, f.Locale()) + "\n" + strings.Join(st.numberLines(r.Numbers[:first]), "\n")
-			if n := utf8.RuneCountInString(b1); n > maxFirstBubbleRunes {
-				l.add(r.Message.Pos.or(r.Pos), "crisis rule %q: the first bubble is %d characters in %q (the message and the first %d numbers); keep it under %d so it reads on a phone", r.Kind, n, loc, first, maxFirstBubbleRunes)
+		for _, young := range []bool{false, true} {
+			if young && len(r.YoungNumbers) == 0 {
+				continue
 			}
-			rest := f.Text("numbers_heading", loc) + strings.Join(st.numberLines(r.Numbers[first:]), "\n") +
-				f.Text("urgent_closed", loc) + f.Text("safe_now", loc)
-			if n := utf8.RuneCountInString(rest); n > maxCrisisRestRunes {
-				l.add(r.Pos, "crisis rule %q: the bubbles after the first are %d characters in %q; keep them under %d (fewer numbers, shorter texts)", r.Kind, n, loc, maxCrisisRestRunes)
+			st.s.Young = young
+			for _, loc := range l.localeIDs() {
+				st.s.Locale = loc
+				// The lines open at the hour come first: measure the first
+				// bubble at every hour of a weekday and of a Sunday.
+				longest, first := 0, 0
+				for _, at := range lintHours(f) {
+					st.in.Now = at
+					ids := st.crisisNumbers(r)
+					first = min(firstNumbers, len(ids))
+					b1 := r.Message.In(loc, f.Locale()) + "\n" + strings.Join(st.numberLines(ids[:first]), "\n")
+					longest = max(longest, utf8.RuneCountInString(b1))
+				}
+				if longest > maxFirstBubbleRunes {
+					l.add(r.Message.Pos.or(r.Pos), "crisis rule %q: the first bubble can be %d characters in %q (the message and %d numbers); keep it under %d so it reads on a phone", r.Kind, longest, loc, first, maxFirstBubbleRunes)
+				}
+				rest := f.Text("numbers_heading", loc) + strings.Join(st.numberLines(st.crisisNumbers(r)), "\n") +
+					f.Text("urgent_closed", loc) + f.Text("safe_now", loc)
+				if n := utf8.RuneCountInString(rest); n > maxCrisisRestRunes {
+					l.add(r.Pos, "crisis rule %q: the bubbles after the first can be %d characters in %q; keep them under %d (fewer numbers, shorter texts)", r.Kind, n, loc, maxCrisisRestRunes)
+				}
 			}
 		}
 	}
+}
+
+// lintHours are the hours a crisis answer is measured at: each hour of a
+// Monday and a Sunday, in the flow's time zone.
+func lintHours(f *Flow) []time.Time {
+	loc := f.Hours.location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var at []time.Time
+	for _, day := range []int{5, 11} { // 2026-01-05 is a Monday, 2026-01-11 a Sunday
+		for h := range 24 {
+			at = append(at, time.Date(2026, time.January, day, h, 30, 0, 0, loc))
+		}
+	}
+	return at
 }
 
 // edges lists where each state can lead by buttons and free text. Erase

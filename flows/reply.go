@@ -13,7 +13,7 @@ import (
 // say adds a paragraph to the current bubble; the buttons offered so far
 // belong to text that is no longer last, so they go.
 func (st *step) say(text string) {
-	if text = strings.TrimSpace(text); text == "" {
+	if text = strings.TrimSpace(st.fill(text)); text == "" {
 		return
 	}
 	if n := len(st.bubbles); n == 0 {

@@ -266,6 +266,14 @@ type Number struct {
 	Number string `yaml:"number"`
 	Name   Text   `yaml:"name"`
 	Hours  Text   `yaml:"hours"`
+	// Open is when the line answers, in the flow's time zone: "00:00-24:00"
+	// for always, "10:00-22:00" every day, "mon-fri 08:30-17:15" on
+	// weekdays that are not holidays. Lines open now come first in a
+	// crisis answer, so nobody at 2 a.m. is sent first to a closed line.
+	// Left out, the line keeps its place.
+	Open []string `yaml:"open"`
+
+	open []openSpan
 }
 
 // CrisisRule is one kind of crisis (suicide, violence, medical) and what to say.
@@ -284,8 +292,11 @@ type CrisisRule struct {
 	Message Text     `yaml:"message"`
 	// Check is the safety-check question for this kind.
 	Check Text `yaml:"check"`
-	// Numbers are Number ids, shown in this order.
+	// Numbers are Number ids, shown in this order (those open now first).
 	Numbers []string `yaml:"numbers"`
+	// YoungNumbers replace Numbers when the resident writes as a child or
+	// a pupil (24時間子供SOSダイヤル first).
+	YoungNumbers []string `yaml:"young_numbers"`
 }
 
 // Coordination is where compound cases are also posted.

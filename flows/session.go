@@ -60,6 +60,9 @@ type Session struct {
 	// Heard counts the first messages that may set the register (at most
 	// registerMessages); a language button settles it.
 	Heard int `json:"n,omitempty"`
+	// Young is set when those messages read as a child's or a pupil's:
+	// crisis answers give the numbers for the young.
+	Young bool `json:"y,omitempty"`
 }
 
 // MarshalSession encodes a session as compact versioned JSON.
