@@ -224,6 +224,18 @@ func (d *decoder) decodeText(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		t.ByLocale[k.Value] = val.Value
+		if c := strings.TrimSpace(strings.TrimPrefix(val.LineComment, "#")); val.Style == 0 && c != "" && c[0] >= '0' && c[0] <= '9' {
+			// "…迷ったら #8000（…" without quotes: YAML took the rest
+			// of the line, phone number and all, for a comment.
+			d.problems.add(d.pos(val), "%s.%s is cut at \" #%s\": in YAML \" #\" starts a comment; put the text in quotes (\"…\") to keep numbers like #8000", path, k.Value, firstRunes(c, 12))
+		}
 	}
 	v.Set(reflect.ValueOf(t))
+}
+
+func firstRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

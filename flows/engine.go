@@ -134,6 +134,11 @@ type step struct {
 	// privacy is set when the privacy notice is due in this step;
 	// crisisAnswered when this step gave a crisis answer.
 	privacy, crisisAnswered bool
+	// warm is set when this step answers 大丈夫です after a crisis: nothing
+	// is added to that answer.
+	warm bool
+	// answered is the FAQ or guide answer the previous message got.
+	answered string
 	// triaged caches the triage of s.Recent; remember clears it.
 	triaged *TriageResult
 	// cur is the message of this step, read once.
@@ -143,7 +148,8 @@ type step struct {
 // Step moves a session one input forward. It never fails: whatever the input,
 // the resident gets an answer or their words reach a person.
 func (f *Flow) Step(s Session, in Input) (Session, []Action) {
-	st := &step{f: f, s: s, in: in}
+	st := &step{f: f, s: s, in: in, answered: s.Answered}
+	st.s.Answered = "" // only a message right after counts as "again"
 	if st.s.Locale == "" || !slices.ContainsFunc(f.Locales, func(l Locale) bool { return l.ID == st.s.Locale }) {
 		st.s.Locale = f.Locale()
 	}
@@ -245,6 +251,9 @@ func (st *step) text(raw string) {
 	if i, words, ok := st.labelMatch(text); ok {
 		if words {
 			st.remember(text) // typed words are content too (母の介護もあって)
+			if st.cur.question() {
+				st.say(st.f.Text("question_kept", st.s.Locale))
+			}
 		}
 		st.press(i)
 		return
@@ -296,6 +305,10 @@ func (st *step) text(raw string) {
 		}
 	}
 	st.remember(text)
+	if st.s.State != st.f.Start && st.cur.question() {
+		// Not answered here, but not ignored: a person will answer it.
+		st.say(st.f.Text("question_kept", st.s.Locale))
+	}
 	if st.askAgain(state) {
 		return
 	}
@@ -622,7 +635,7 @@ func (st *step) guessLocale(text string) {
 	switch {
 	case latin > 0 && kana+kanji == 0:
 		st.setLocale("en")
-	case kanji == 0 && kana >= 6 && kana > 3*latin && (spaced || childVoice(text) || kata == 0 && hira >= 12):
+	case kanji == 0 && kana >= 6 && kana > 3*latin && (spaced || childVoice(text)):
 		st.setLocale("easy-ja")
 	case kanji > 0 && kana >= 6*kanji && kana > 3*latin && childVoice(text):
 		// A child who knows 学校 still writes mostly in kana.

@@ -11,26 +11,47 @@ import "slices"
 // nothing but the question; otherwise the caller goes on with the words.
 func (st *step) answerQuestion(text string) bool {
 	t := st.f.triage
-	answered := false
+	answer, key := "", ""
 	for i, q := range st.f.FAQ {
 		if t.faq[i].any(st.cur) {
-			st.say(st.fill(q.Answer.In(st.s.Locale, st.f.Locale())))
-			answered = true
+			answer, key = q.Answer.In(st.s.Locale, st.f.Locale()), "faq:"+q.ID
 			break
 		}
 	}
-	if !answered && t.guide.any(st.cur) {
-		st.say(st.fill(st.guideText()))
-		answered = true
+	if key == "" && t.guide.any(st.cur) {
+		answer, key = st.guideText(), "guide"
+		if now := st.in.Now; !now.IsZero() && !st.f.Hours.Open(now) {
+			// 役所休みですよね？: the guide says where, this says when.
+			answer += "\n" + st.f.Text("status_closed", st.s.Locale)
+		}
 	}
-	if !answered {
+	if key == "" {
 		return false
 	}
+	if st.answered == key {
+		// The same answer twice in a row reads as not being heard.
+		st.say(st.f.Text("answered_again", st.s.Locale))
+	} else {
+		st.say(answer)
+	}
+	st.s.Answered = key
 	if st.s.HandedOff {
 		return true // the caller relays the words
 	}
 	if slices.ContainsFunc(st.f.Triage(text).Categories, func(c string) bool { return c != "general" }) {
 		return false // a need came with the question: go on with it
+	}
+	state := st.f.States[st.f.index[st.s.State]]
+	if r := state.Text; r != nil && len(state.QuickReplies) > 0 && r.Again.ByLocale != nil {
+		// An intake question is asked once more at most, questions or not:
+		// the second time the flow goes on, so nobody is held there.
+		if st.s.Again == state.ID {
+			st.s.Again = ""
+			st.remember(text)
+			st.route()
+			return true
+		}
+		st.s.Again = state.ID
 	}
 	st.sayState()
 	return true

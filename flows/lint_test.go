@@ -55,6 +55,7 @@ func TestLintFindsEachBreak(t *testing.T) {
 		{"first button loops", "      - {label: {ja: 介護, en: Care}, category: elderly, next: confirm}", "      - {label: {ja: 介護, en: Care}, category: elderly}", "only presses the first button never reaches a person from state \"welcome\": welcome → welcome", "label: {ja: 介護, en: Care}, category: elderly}"},
 		{"bad phrase in a combination", "  greetings: [こんにちは, hello, hi]", "  greetings: [こんにちは, hello, \"hi +\"]", "ends with an operator", "greetings:"},
 		{"unknown placeholder", "  checkin: {ja: その後いかがですか。,", "  checkin: {ja: \"その後いかがですか。{nextopen}\",", "has {nextopen}, which tsunagu does not fill", "{nextopen}"},
+		{"number cut as a comment", "  checkin: {ja: その後いかがですか。, en: \"How are you doing?\"}", "  checkin:\n    ja: 子どもの急病は #8000 へ\n    en: \"How are you doing?\"", `is cut at " #8000 へ"`, "ja: 子どもの急病は"},
 		{"unknown concept", "  greetings: [こんにちは, hello, hi]", "  greetings: [こんにちは, hello, \"@hullo\"]", `there is no concept called "hullo"`, "greetings:"},
 	}
 	for _, tt := range tests {

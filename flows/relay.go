@@ -33,10 +33,11 @@ func (st *step) relayText(text string) {
 		st.say(st.f.Text("handoff_done", st.s.Locale))
 	case st.f.triage.waiting.any(st.cur):
 		st.answerWaiting()
-	case st.s.Crisis != "" && st.f.triage.answers[2].covers(st.cur, maxAnswerRest):
+	case st.s.Crisis != "" && (st.f.triage.answers[2].covers(st.cur, maxAnswerRest) || st.f.triage.takeback.any(st.cur)):
 		// 大丈夫です after a crisis answer: warmth, an open door, and the
 		// case stays urgent.
-		st.say(st.fill(st.f.Text("after_crisis_ok", st.s.Locale)))
+		st.say(st.f.Text("after_crisis_ok", st.s.Locale))
+		st.warm = true
 	case st.answerQuestion(text):
 	default:
 		st.acknowledge()
@@ -51,17 +52,27 @@ func (st *step) relayText(text string) {
 // Outside business hours it says when a person will read them.
 func (st *step) acknowledge() {
 	now := st.in.Now
-	if st.s.AckAt != 0 && (now.IsZero() || now.Sub(time.Unix(st.s.AckAt, 0)) < st.f.Acknowledge.every) {
+	since := func(at int64) bool { return now.IsZero() || now.Sub(time.Unix(at, 0)) < st.f.Acknowledge.every }
+	// A question is not left unanswered for hours: it is told a person
+	// will answer it, at most once in questionEvery.
+	question := st.cur != nil && st.cur.question() && (st.s.AskAt == 0 || now.IsZero() || now.Sub(time.Unix(st.s.AskAt, 0)) >= questionEvery)
+	if st.s.AckAt != 0 && since(st.s.AckAt) && !question {
 		return
 	}
 	key := "ack_again"
-	if st.s.AckAt == 0 {
+	switch {
+	case st.s.AckAt == 0:
 		key = "ack_first"
+	case question:
+		key = "ack_question"
 	}
+	stamp := int64(1)
 	if !now.IsZero() {
-		st.s.AckAt = now.Unix()
-	} else {
-		st.s.AckAt = 1
+		stamp = now.Unix()
+	}
+	st.s.AckAt = stamp
+	if question {
+		st.s.AskAt = stamp
 	}
 	st.say(st.fill(st.f.Text(key, st.s.Locale)))
 	if !now.IsZero() && !st.f.Hours.Open(now) && !(st.s.Urgent && st.f.Hours.NightDuty) {
@@ -72,6 +83,10 @@ func (st *step) acknowledge() {
 		}
 	}
 }
+
+// questionEvery is how often a question while staff have the case is told
+// that a person will answer it.
+const questionEvery = 10 * time.Minute
 
 // maxSuggested bounds the categories suggested to staff for one case.
 const maxSuggested = 4

@@ -40,8 +40,10 @@ func (st *step) finish() (Session, []Action) {
 			st.bubbles = append([][]string{{st.fill(st.f.Text("privacy", st.s.Locale))}}, st.bubbles...)
 			st.s.PrivacyDue = false
 		}
-	} else if st.s.PrivacyDue && !st.crisisAnswered && len(st.bubbles) > 0 {
-		st.bubbles = append(st.bubbles, []string{st.fill(st.f.Text("privacy", st.s.Locale))})
+	} else if st.s.PrivacyDue && !st.crisisAnswered && !st.warm && len(st.bubbles) > 0 {
+		// Later in the talk: what happens to the words and how to erase
+		// them, without a second welcome.
+		st.bubbles = append(st.bubbles, []string{st.f.Text("privacy_later", st.s.Locale)})
 		st.s.PrivacyDue = false
 	}
 	var replies []Action

@@ -140,6 +140,10 @@ type Intents struct {
 	// Thanks are phrases that alone close a talk (わかりました、ありがとう):
 	// answered with texts.thanks, not taken as a need.
 	Thanks []Phrase `yaml:"thanks"`
+	// Takeback are words that take a disclosure back after a crisis answer
+	// (やっぱりいいです, なんでもない, 気にしないで): they get the warm
+	// answer that keeps the door open, and the case stays urgent.
+	Takeback []Phrase `yaml:"takeback"`
 }
 
 // FAQ is a question residents ask before anything else, and its answer.
@@ -419,5 +423,9 @@ var OptionalTexts = map[string]string{
 	"waiting_open":     "answer to まだですか while staff have the case and the desk is open",
 	"waiting_closed":   "the same while it is closed (or at night without night duty); {next_open} is replaced",
 	"thanks":           "answer to a message of thanks alone, before a case is open",
+	"answered_again":   "said instead of the same FAQ or guide answer twice in a row: a person will answer the rest",
+	"ack_question":     "a question while staff have the case: a person will answer it (at most once in 10 minutes)",
+	"question_kept":    "a question before the handoff that the flow cannot answer: it is passed on, a person will answer",
+	"privacy_later":    "the privacy notice when it was held back by a crisis answer: no greeting, what happens to the words and how to erase them",
 	"check_unanswered": "said when the resident writes on instead of answering the safety check: a 24-hour line, no pressure",
 }

@@ -63,6 +63,12 @@ type Session struct {
 	// Young is set when those messages read as a child's or a pupil's:
 	// crisis answers give the numbers for the young.
 	Young bool `json:"y,omitempty"`
+	// Answered is the FAQ or guide answer given last, so that the same
+	// answer is not given twice in a row.
+	Answered string `json:"qa,omitempty"`
+	// AskAt is when a question while staff have the case was last told a
+	// person will answer it (Unix seconds).
+	AskAt int64 `json:"qt,omitempty"`
 }
 
 // MarshalSession encodes a session as compact versioned JSON.

@@ -48,6 +48,7 @@ type triager struct {
 	guide      ruleSet
 	waiting    ruleSet
 	thanks     ruleSet
+	takeback   ruleSet
 	buttons    [][]ruleSet // per state, per button: the phrases that press it
 	signsFor   int
 }
@@ -183,6 +184,7 @@ func (f *Flow) compileTriage() Problems {
 	t.guide = c.set(f.Intents.Guide, nil)
 	t.waiting = c.set(f.Intents.Waiting, nil)
 	t.thanks = c.set(f.Intents.Thanks, nil)
+	t.takeback = c.set(f.Intents.Takeback, nil)
 	for _, st := range f.States {
 		var bs []ruleSet
 		for _, q := range st.QuickReplies {
@@ -624,4 +626,28 @@ func (rs ruleSet) covers(m *message, rest int) bool {
 		}
 	}
 	return any && left <= rest
+}
+
+// question reports whether the message asks something: it ends with a
+// question mark, or a sentence ends with か, かな, かしら or っけ.
+func (m *message) question() bool {
+	t := strings.TrimRightFunc(m.text, func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune("。.!！…〜~w笑", r) || unicode.Is(unicode.So, r)
+	})
+	if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "？") {
+		return true
+	}
+	for _, sn := range m.a.sentences {
+		for i := len(sn.toks) - 1; i >= 0; i-- {
+			tk := sn.toks[i]
+			if !tk.fn && tk.lemma != "か" {
+				break
+			}
+			switch tk.lemma {
+			case "か", "かな", "かしら", "っけ":
+				return true
+			}
+		}
+	}
+	return false
 }
