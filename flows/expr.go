@@ -160,7 +160,7 @@ func (e expr) evaluate(m *message) []match {
 		var out []match
 		for _, x := range cur {
 			for _, y := range next {
-				if x.sent != y.sent || op == '~' && !nearest(x.place, y.place, next) {
+				if x.sent != y.sent || op == '~' && (!nearest(x.place, y.place, next) || sameWord(x.words, y.place)) {
 					continue
 				}
 				sn := m.a.sentences[x.sent]
@@ -193,6 +193,15 @@ func (e expr) places(m *message) []place {
 		out[i] = x.place
 	}
 	return out
+}
+
+// sameWord reports whether y is one of the words already matched, or lies
+// within or around one: "a ~ b" is two words, and one word is not both
+// (最後 is not a farewell and a "soon" at once).
+func sameWord(words []place, y place) bool {
+	return slices.ContainsFunc(words, func(w place) bool {
+		return y.start >= w.start && y.end <= w.end || w.start >= y.start && w.end <= y.end
+	})
 }
 
 // nearest reports whether y is the closest of ys to x on its side: "猫が

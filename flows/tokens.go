@@ -176,6 +176,10 @@ func readTokens(ks []tokenizer.Token, b *strings.Builder) []token {
 		tk.counts = !tk.fn && (tk.latin || (pos == "名詞" || pos == "動詞" || pos == "形容詞") && !lightVerbs[tk.lemma])
 		tk.verbal = pos == "動詞" || pos == "形容詞" || pos == "助動詞"
 		tk.particle = pos == "助詞" || pos == "助動詞"
+		if n := len(toks); n > 0 && toks[n-1].surf == "て" && tk.lemma == "ける" && strings.HasPrefix(surf, "け") {
+			// 出てけ, 持ってけ: the spoken ていけ, not 蹴る (to kick).
+			tk.lemma, tk.yomi, tk.fn, tk.skip, tk.counts = "いく", "いく", true, true, false
+		}
 		toks = append(toks, tk)
 	}
 	return toks
