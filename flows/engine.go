@@ -200,6 +200,13 @@ func (st *step) enter(id string) {
 		st.handoff(state.Handoff)
 		return
 	}
+	if state.Known {
+		// 母の介護で… has said who it is about: the question is not asked.
+		if i, ok := st.phraseButton(st.f.index[id], st.recentMessages()); ok {
+			st.press(i)
+			return
+		}
+	}
 	st.sayState()
 }
 
@@ -423,12 +430,25 @@ func (st *step) labelMatch(text string) (i int, words, ok bool) {
 	if st.cur == nil {
 		return 0, false, false
 	}
-	for i, rs := range st.f.triage.buttons[si] {
-		if rs.any(st.cur) {
-			return i, true, true
-		}
+	if i, ok := st.phraseButton(si, []*message{st.cur}); ok {
+		return i, true, true
 	}
 	return 0, false, false
+}
+
+// phraseButton is the button of state si whose phrases the messages say.
+// When several do, the last listed wins: 私の母の介護 names 私 and 母, and
+// the button for family comes after the one for oneself.
+func (st *step) phraseButton(si int, msgs []*message) (int, bool) {
+	buttons := st.f.triage.buttons[si]
+	for i := len(buttons) - 1; i >= 0; i-- {
+		for _, m := range msgs {
+			if m != nil && buttons[i].any(m) {
+				return i, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func (st *step) choice(data string) {

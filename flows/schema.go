@@ -340,6 +340,9 @@ type State struct {
 	Text *TextRoute `yaml:"text"`
 	// Handoff makes entering the state hand the case to a person.
 	Handoff *HandoffSpec `yaml:"handoff"`
+	// Known skips the question when the resident's words already answer
+	// it: a button's phrases are found in them (the last listed wins).
+	Known bool `yaml:"known"`
 }
 
 // QuickReply is one button: its label and what choosing it does.

@@ -21,6 +21,11 @@ func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 
 func chatJSON(t *testing.T, stdin string, args ...string) []chatOutput {
 	t.Helper()
+	if !slices.Contains(args, "--at") {
+		// Replies follow the clock (greetings, hours, lines open now): a
+		// fixed weekday morning keeps the tests from depending on when they run.
+		args = append(args, "--at", "2026-11-25T10:00:00+09:00")
+	}
 	code, out, errs := runCmd(t, stdin, append([]string{"chat", "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("chat exited %d: %s", code, errs)
@@ -37,7 +42,8 @@ func chatJSON(t *testing.T, stdin string, args ...string) []chatOutput {
 }
 
 func TestChatCrisisFirstMessage(t *testing.T) {
-	out := chatJSON(t, "しにたい\n")
+	// By day: the lines open now include the lifeline (10:00–22:00).
+	out := chatJSON(t, "しにたい\n", "--at", "2026-11-25T11:00:00+09:00")
 	// Four bubbles (care and the first numbers, the others, what happens
 	// now, are you safe), then the handoff.
 	if len(out) != 5 || out[0].Type != "reply" || out[4].Type != "handoff" {
@@ -85,7 +91,7 @@ func TestChatRetriage(t *testing.T) {
 	if last.Type != "retriage" || !slices.Equal(last.Categories, []string{"elderly"}) || last.Case == "" {
 		t.Errorf("want a retriage to elderly last, got %+v", out)
 	}
-	code, text, errs := runCmd(t, "人と話したい\n母の介護のことです\n", "chat")
+	code, text, errs := runCmd(t, "人と話したい\n母の介護のことです\n", "chat", "--at", "2026-11-25T10:00:00+09:00")
 	if code != 0 || !strings.Contains(text, "suggested to staff") {
 		t.Errorf("text chat: code %d, %q, %q", code, text, errs)
 	}
