@@ -97,23 +97,12 @@ func (st *step) answerCheck(answer, text string) bool {
 	}
 	// Words, not an answer: asking again word for word would hold the
 	// resident at a question they chose to pass over, and a false alarm
-	// (殺虫剤) would become a loop. The words go on where they would have
-	// gone, with a line that keeps a 24-hour door open; staff see the
-	// check unanswered, its buttons still work, and one more sign is a
-	// crisis.
+	// (殺虫剤) would become a loop. A line keeps a 24-hour door open and the
+	// words go on like any others; staff see the check unanswered, its
+	// buttons still work, and one more sign is a crisis.
 	st.s.CheckOpen, st.s.Checked = false, answerNone
-	st.remember(text)
-	st.say(st.fill(st.f.Text("check_unanswered", st.s.Locale)))
-	if st.s.HandedOff {
-		st.relay(text)
-		return true
-	}
-	choices := st.choices
-	st.route()
-	if len(st.choices) == 0 {
-		st.choices = choices
-	}
-	return true
+	st.say(st.f.Text("check_unanswered", st.s.Locale))
+	return false // the words go on like any others (人と話したい included)
 }
 
 // checkChoice handles a press on a safety-check button, even an old one:

@@ -28,8 +28,14 @@ func (st *step) crisis(text string) bool {
 		st.crisisAnswer(cur.rule, text, "")
 		return true
 	}
-	if len(cur.signs) == 0 || st.s.Crisis != "" {
+	if len(cur.signs) == 0 {
 		return false
+	}
+	if st.s.Crisis != "" {
+		// After the numbers were given, a new sign (自分が怖い) is not left
+		// to a routine acknowledgement: the short answer, with the lines.
+		st.crisisAnswer(cur.signs[0].rule, text, "")
+		return true
 	}
 	var readings []crisisReading
 	for _, m := range st.recentMessages() {

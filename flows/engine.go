@@ -139,6 +139,8 @@ type step struct {
 	warm bool
 	// answered is the FAQ or guide answer the previous message got.
 	answered string
+	// easy is set when this message switched to やさしい日本語 by itself.
+	easy bool
 	// triaged caches the triage of s.Recent; remember clears it.
 	triaged *TriageResult
 	// cur is the message of this step, read once.
@@ -215,12 +217,19 @@ func (st *step) sayState() {
 	msg := state.Message.In(st.s.Locale, st.f.Locale())
 	msg = strings.ReplaceAll(msg, "{categories}", st.categoryNames())
 	st.say(msg)
+	st.choices = st.choicesOf(state)
+}
+
+// choicesOf are a state's buttons in the resident's language.
+func (st *step) choicesOf(state State) []Choice {
+	var cs []Choice
 	for i, q := range state.QuickReplies {
-		st.choices = append(st.choices, Choice{
+		cs = append(cs, Choice{
 			Label: q.Label.In(st.s.Locale, st.f.Locale()),
 			Data:  state.ID + ":" + strconv.Itoa(i),
 		})
 	}
+	return cs
 }
 
 // categories ranks the needs: buttons the resident pressed first, then what
@@ -249,6 +258,11 @@ func (st *step) text(raw string) {
 	text := strings.TrimSpace(clip(raw, maxTextRunes))
 	st.cur = st.f.triage.read(text)
 	st.guessLocale(text)
+	if st.f.triage.easy.any(st.cur) && slices.ContainsFunc(st.f.Locales, func(l Locale) bool { return l.ID == "easy-ja" }) {
+		st.setLocale("easy-ja")
+		st.s.Heard = registerMessages
+		st.easy = true
+	}
 	if st.crisis(text) {
 		return
 	}
@@ -300,16 +314,17 @@ func (st *step) text(raw string) {
 		return
 	}
 	state := st.f.States[st.f.index[st.s.State]]
-	if state.Text != nil && state.Text.Next == "" && !state.Text.Back {
-		switch {
-		case st.f.triage.greetingOnly(st.cur):
-			st.sayState()
-			return
-		case st.f.triage.thanksOnly(st.cur):
-			// Thanks at the end of a talk is not a need: no case, no question.
-			st.say(st.f.Text("thanks", st.s.Locale))
-			return
-		}
+	if st.f.triage.thanksOnly(st.cur) && !(state.Text != nil && state.Text.Back) {
+		// Thanks is not a need and not an answer: thanked back, with the
+		// question's buttons still there, and not asked again.
+		choices := st.choicesOf(state)
+		st.say(st.f.Text("thanks", st.s.Locale))
+		st.choices = choices
+		return
+	}
+	if state.Text != nil && state.Text.Next == "" && !state.Text.Back && st.f.triage.greetingOnly(st.cur) {
+		st.sayState()
+		return
 	}
 	st.remember(text)
 	if st.s.State != st.f.Start && st.cur.question() {
@@ -367,7 +382,7 @@ func (st *step) detour() bool {
 	switch {
 	case st.f.triage.del.any(st.cur):
 		event = evDelete
-	case st.f.triage.language.any(st.cur):
+	case st.f.triage.language.any(st.cur) && !st.easy:
 		event = evLanguage
 	default:
 		return false

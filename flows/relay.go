@@ -110,4 +110,14 @@ func (st *step) retriage() {
 	}
 	st.s.Suggested = append(st.s.Suggested, fresh...)
 	st.actions = append(st.actions, Retriage{Case: st.s.Case, Categories: fresh})
+	if len(st.bubbles) == 0 {
+		// A need that comes up later is heard, not only passed on.
+		var names []string
+		for _, id := range fresh {
+			if c, ok := st.f.Category(id); ok {
+				names = append(names, c.Name.In(st.s.Locale, st.f.Locale()))
+			}
+		}
+		st.say(strings.ReplaceAll(st.f.Text("ack_more", st.s.Locale), "{categories}", strings.Join(names, st.f.Text("list_joiner", st.s.Locale))))
+	}
 }

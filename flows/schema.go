@@ -144,6 +144,9 @@ type Intents struct {
 	// (やっぱりいいです, なんでもない, 気にしないで): they get the warm
 	// answer that keeps the door open, and the case stays urgent.
 	Takeback []Phrase `yaml:"takeback"`
+	// EasyJapanese are words about one's Japanese (日本語すこしだけ): the
+	// talk switches to やさしい日本語 at once, without the language menu.
+	EasyJapanese []Phrase `yaml:"easy_japanese"`
 }
 
 // FAQ is a question residents ask before anything else, and its answer.
@@ -427,6 +430,7 @@ var OptionalTexts = map[string]string{
 	"waiting_closed":   "the same while it is closed (or at night without night duty); {next_open} is replaced",
 	"thanks":           "answer to a message of thanks alone, before a case is open",
 	"answered_again":   "said instead of the same FAQ or guide answer twice in a row: a person will answer the rest",
+	"ack_more":         "a new need heard while staff have the case: {categories} are its names; said when nothing else was",
 	"ack_question":     "a question while staff have the case: a person will answer it (at most once in 10 minutes)",
 	"question_kept":    "a question before the handoff that the flow cannot answer: it is passed on, a person will answer",
 	"privacy_later":    "the privacy notice when it was held back by a crisis answer: no greeting, what happens to the words and how to erase them",

@@ -49,6 +49,7 @@ type triager struct {
 	waiting    ruleSet
 	thanks     ruleSet
 	takeback   ruleSet
+	easy       ruleSet
 	buttons    [][]ruleSet // per state, per button: the phrases that press it
 	signsFor   int
 }
@@ -185,6 +186,7 @@ func (f *Flow) compileTriage() Problems {
 	t.waiting = c.set(f.Intents.Waiting, nil)
 	t.thanks = c.set(f.Intents.Thanks, nil)
 	t.takeback = c.set(f.Intents.Takeback, nil)
+	t.easy = c.set(f.Intents.EasyJapanese, nil)
 	for _, st := range f.States {
 		var bs []ruleSet
 		for _, q := range st.QuickReplies {
