@@ -6,16 +6,27 @@ import "slices"
 // are you open, what does it cost, where do I go — are answered, not
 // taken as a need: a question is not a case.
 
+// maxFAQAnswers is how many FAQ answers one message gets at most.
+const maxFAQAnswers = 2
+
 // answerQuestion answers a question from the flow's FAQ, or where-and-how
 // questions from a category's guide. It reports whether the message was
 // nothing but the question; otherwise the caller goes on with the words.
 func (st *step) answerQuestion(text string) bool {
 	t := st.f.triage
 	answer, key := "", ""
+	n := 0
 	for i, q := range st.f.FAQ {
 		if t.faq[i].any(st.cur) {
-			answer, key = q.Answer.In(st.s.Locale, st.f.Locale()), "faq:"+q.ID
-			break
+			// 通報されますか？名前言わなくても相談できますか asks two things.
+			if n++; n > maxFAQAnswers {
+				break
+			}
+			if answer != "" {
+				answer += "\n\n"
+			}
+			answer += q.Answer.In(st.s.Locale, st.f.Locale())
+			key += "faq:" + q.ID + " "
 		}
 	}
 	if key == "" && t.guide.any(st.cur) {

@@ -53,9 +53,9 @@ func (st *step) relayText(text string) {
 func (st *step) acknowledge() {
 	now := st.in.Now
 	since := func(at int64) bool { return now.IsZero() || now.Sub(time.Unix(at, 0)) < st.f.Acknowledge.every }
-	// A question is not left unanswered for hours: it is told a person
-	// will answer it, at most once in questionEvery.
-	question := st.cur != nil && st.cur.question() && (st.s.AskAt == 0 || now.IsZero() || now.Sub(time.Unix(st.s.AskAt, 0)) >= questionEvery)
+	// A question is never left without an answer: it is told a person will
+	// answer it, in full at most once in questionEvery and briefly between.
+	question := st.cur != nil && st.cur.question()
 	if st.s.AckAt != 0 && since(st.s.AckAt) && !question {
 		return
 	}
@@ -63,6 +63,9 @@ func (st *step) acknowledge() {
 	switch {
 	case st.s.AckAt == 0:
 		key = "ack_first"
+	case question && st.s.AskAt != 0 && !now.IsZero() && now.Sub(time.Unix(st.s.AskAt, 0)) < questionEvery:
+		key = "ack_question_again"
+		question = false // keeps the time of the full answer
 	case question:
 		key = "ack_question"
 	}
