@@ -2,6 +2,8 @@ package flows
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -109,20 +111,44 @@ var problemsJA = map[string]string{
 	`YAML syntax error: %s (check the indentation and the quotes around this line)`: `YAML の書き方の誤り：%s（この行のまわりの字下げと引用符を確かめてください）`,
 }
 
-// jaWords renders the English names inside messages (state "x" button 2
-// label) in Japanese, longest first.
-var jaWords = strings.NewReplacer(
-	"crisis rule", "危機ルール", "crisis number", "電話番号", "crisis.check", "安全の確認",
-	"category", "カテゴリ", "pattern", "パターン", "state", "状態", "button", "ボタン",
-	"label", "ラベル", "message", "メッセージ", "name", "名前", "hours", "受付時間",
-	"handoff", "引き継ぎ", "text again", "もう一度聞く文", "text found", "text found", "guide", "案内",
-	"answer", "答え", "check", "確認の質問", "states", "状態", "categories", "カテゴリ",
-	"a set of keys", "キーと値", "a list", "一覧", "a single value", "1 つの値", "a document", "文書",
-)
+// jaSubjects are the English names of what a problem is about, when an
+// argument starts with one (state "welcome" button 2 label…); the words
+// after it are named in Japanese as whole words. Key names and paths
+// (states[0], name) are YAML the administrator writes, and stay as written.
+var jaSubjects = []string{"state ", "category ", "crisis rule ", "crisis number ", "pattern ", "faq ", "texts.", "crisis.check", "concept "}
 
-// In renders the problem in a language: "ja" in Japanese, anything else in
-// English.
+var jaWordRe = regexp.MustCompile(`\b(crisis rule|crisis number|crisis\.check|category|pattern|state|button|label|message|name|hours|handoff|text again|text found|text not_found|text|guide|answer|check)\b`)
+
+var jaWordMap = map[string]string{
+	"crisis rule": "危機ルール", "crisis number": "電話番号", "crisis.check": "安全の確認", "category": "カテゴリ",
+	"pattern": "パターン", "state": "状態", "button": "ボタン", "label": "ラベル", "message": "メッセージ", "name": "名前",
+	"hours": "受付時間", "handoff": "引き継ぎ", "text again": "もう一度聞く文", "text found": "見つかったときの行き先",
+	"text not_found": "見つからないときの行き先", "text": "文の行き先", "guide": "案内", "answer": "答え", "check": "確認の質問",
+}
+
+// jaKinds name what YAML found where something else was expected.
+var jaKinds = map[string]string{"a list": "一覧", "a set of keys": "キーと値の組", "a single value": "1 つの値", "a document": "文書"}
+
+// jaSpaceRe finds the spaces English formats leave between Japanese words.
+var jaSpaceRe = regexp.MustCompile(`([\p{Han}\p{Hiragana}\p{Katakana}ー」）])[ \t]+([\p{Han}\p{Hiragana}\p{Katakana}ー「（])`)
+
+// jaQuoteRe finds the quoted names of a format (%q, %[2]q, "%s") to
+// quote them 「like this」 instead.
+var jaQuoteRe = regexp.MustCompile(`"?%(\[\d+\])?q"?|"%(\[\d+\])?s"`)
+
+var quotedRe = regexp.MustCompile(`"([^"]*)"`)
+
+var didYouMeanRe = regexp.MustCompile(` ?\(did you mean "?([^")?]*)"?\?\)`)
+
+// In renders the problem with its place in a language: "ja" in Japanese,
+// anything else in English.
 func (p Problem) In(lang string) string {
+	return fmt.Sprintf("%s:%d:%d: %s", p.Pos.File, p.Pos.Line, p.Pos.Col, p.Say(lang))
+}
+
+// Say is the problem's message alone in a language: "ja" in Japanese
+// (English when the catalogue lacks it), anything else in English.
+func (p Problem) Say(lang string) string {
 	msg := p.Message
 	if strings.HasPrefix(lang, "ja") && p.format != "" {
 		if ja, ok := problemsJA[p.format]; ok {
@@ -137,10 +163,15 @@ func (p Problem) In(lang string) string {
 					args[i] = a
 				}
 			}
-			msg = fmt.Sprintf(ja, args...)
+			// Japanese quotes its names 「like this」.
+			msg = fmt.Sprintf(jaQuoteRe.ReplaceAllStringFunc(ja, func(v string) string {
+				return "「%" + jaQuoteRe.FindStringSubmatch(v)[1] + jaQuoteRe.FindStringSubmatch(v)[2] + "s」"
+			}), args...)
+			msg = didYouMeanRe.ReplaceAllString(msg, "（「$1」のまちがいではありませんか？）")
+			msg = jaSpaceRe.ReplaceAllString(jaSpaceRe.ReplaceAllString(msg, "$1$2"), "$1$2")
 		}
 	}
-	return fmt.Sprintf("%s:%d:%d: %s", p.Pos.File, p.Pos.Line, p.Pos.Col, msg)
+	return msg
 }
 
 // jaString renders a message fragment: a whole message of the catalogue
@@ -151,7 +182,14 @@ func jaString(s string) string {
 			return ja
 		}
 	}
-	return jaWords.Replace(s)
+	if ja, ok := jaKinds[s]; ok {
+		return ja
+	}
+	if !slices.ContainsFunc(jaSubjects, func(p string) bool { return strings.HasPrefix(s, p) }) {
+		return s
+	}
+	s = jaWordRe.ReplaceAllStringFunc(s, func(w string) string { return jaWordMap[w] })
+	return quotedRe.ReplaceAllString(s, "「$1」")
 }
 
 // In renders every problem in a language, one per line.

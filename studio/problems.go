@@ -48,7 +48,10 @@ func (s *Studio) problemViews(ps flows.Problems, prefix string) []ProblemView {
 				name = filepath.ToSlash(rel)
 			}
 		}
-		v := ProblemView{File: name, Line: p.Pos.Line, Col: p.Pos.Col, Message: p.Message, MessageJa: japanese(p.Message)}
+		v := ProblemView{File: name, Line: p.Pos.Line, Col: p.Pos.Col, Message: p.Message}
+		if ja := p.Say("ja"); ja != p.Message {
+			v.MessageJa = ja
+		}
 		lines, ok := files[name]
 		if !ok {
 			lines = s.readLines(name)
