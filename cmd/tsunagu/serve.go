@@ -137,7 +137,7 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	}
 	workers := bot.NewWorkers(bot.WorkerOptions{
 		Intake: intake, Store: store, Flow: flow, LINE: line, Handoffs: staff, Log: log,
-		Workers: cfg.Workers, EventTimeout: cfg.ClaimAfter * 2 / 3,
+		BatchTimeout: cfg.ClaimAfter * 2 / 3,
 	})
 	hook := &bot.Webhook{Secret: cfg.LineChannelSecret, Intake: intake, Log: log}
 	r := newRouter(hook, intake.Ping)
