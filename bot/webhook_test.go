@@ -167,7 +167,7 @@ func TestParseEventsSkipsWhatIsNotActedOn(t *testing.T) {
 		fmt.Sprintf("%d/user/location", KindEvent): 1, fmt.Sprintf("%d/user/sticker", KindEvent): 1,
 		fmt.Sprintf("%d/user/message", KindEvent): 1, fmt.Sprintf("%d/user/follow", KindEvent): 1,
 		fmt.Sprintf("%d/user/", KindUnfollow): 1,
-		fmt.Sprintf("%d/group/", KindGroup): 2, fmt.Sprintf("%d/room/", KindGroup): 1,
+		fmt.Sprintf("%d/group/", KindGroup):   2, fmt.Sprintf("%d/room/", KindGroup): 1,
 	}
 	for k, n := range want {
 		if got[k] != n {
