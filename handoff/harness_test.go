@@ -2,12 +2,12 @@ package handoff
 
 import (
 	"context"
-	"log/slog"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -67,7 +67,7 @@ func (c *testClock) Advance(d time.Duration) {
 // pushed is one push a recordingPusher received.
 type pushed struct {
 	User, Key string
-	Texts          []string
+	Texts     []string
 }
 
 // recordingPusher stands in for bot's LINE sender and, like LINE, refuses
@@ -129,15 +129,15 @@ type harness struct {
 	t     *testing.T
 	svc   *Service
 	clock *testClock
-	fake *slackfake.Server
-	push *recordingPusher
-	conv *recordingConversations
-	rdb  redis.UniversalClient
-	flow *flows.Flow
-	env  redistest.Env
-	ev   http.Handler
-	ix   http.Handler
-	seq  int
+	fake  *slackfake.Server
+	push  *recordingPusher
+	conv  *recordingConversations
+	rdb   redis.UniversalClient
+	flow  *flows.Flow
+	env   redistest.Env
+	ev    http.Handler
+	ix    http.Handler
+	seq   int
 }
 
 // newHarness starts a service on a real Redis against the fake Slack, with

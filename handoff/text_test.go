@@ -1,8 +1,8 @@
 package handoff
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"regexp"
 	"testing"
 
