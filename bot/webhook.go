@@ -55,7 +55,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sig == "" {
 		log.Warn("webhook without signature")
 		w.Header().Set("Connection", "close")
-		http.Error(w, "missing X-Line-Signature", http.StatusBadRequest)
+		http.Error(w, "missing X-Line-Signature", http.StatusUnauthorized)
 		return
 	}
 	body, err := readBody(w, r)

@@ -27,7 +27,7 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 		sig  string
 		want int
 	}{
-		{"missing signature", body, "", http.StatusBadRequest},
+		{"missing signature", body, "", http.StatusUnauthorized},
 		{"wrong signature", body, sign("another-secret", body), http.StatusUnauthorized},
 		{"not base64", body, "%%%", http.StatusUnauthorized},
 		{"signature of another body", body, sign(testSecret, []byte("{}")), http.StatusUnauthorized},
