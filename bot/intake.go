@@ -234,22 +234,23 @@ func (in *Intake) release(ctx context.Context, shard int, owner string) error {
 	return nil
 }
 
-// claim moves every pending entry of the shard to consumer. It is called
+// claim moves every pending entry of the shard to consumer and says how many. It is called
 // right after the lease was taken: the lease expiring is the timeout after
 // which a crashed worker's entries are taken over, so no idle minimum is
 // needed, and the entries keep their stream order.
-func (in *Intake) claim(ctx context.Context, shard int, consumer string) error {
-	start := "0-0"
+func (in *Intake) claim(ctx context.Context, shard int, consumer string) (int, error) {
+	start, n := "0-0", 0
 	for {
-		_, next, err := in.rdb.XAutoClaimJustID(ctx, &redis.XAutoClaimArgs{
+		ids, next, err := in.rdb.XAutoClaimJustID(ctx, &redis.XAutoClaimArgs{
 			Stream: in.streamKey(shard), Group: group, Consumer: consumer,
 			MinIdle: 0, Start: start, Count: 1000,
 		}).Result()
 		if err != nil {
-			return fmt.Errorf("intake claim: %w", err)
+			return n, fmt.Errorf("intake claim: %w", err)
 		}
+		n += len(ids)
 		if next == "0-0" || next == "" {
-			return nil
+			return n, nil
 		}
 		start = next
 	}
@@ -257,16 +258,25 @@ func (in *Intake) claim(ctx context.Context, shard int, consumer string) error {
 
 // read returns up to count of the consumer's own pending entries when
 // pending is true (it never blocks then), else up to count new entries,
-// waiting up to block for the first. Entries come oldest first.
-func (in *Intake) read(ctx context.Context, shard int, consumer string, pending bool, count int, block time.Duration) ([]Entry, error) {
+// waiting up to block for the first. Entries come oldest first. Commands
+// that before adds to the pipeline are sent first, in the same round trip
+// (the previous batch's acks): Redis runs them at once, before the read
+// waits.
+func (in *Intake) read(ctx context.Context, shard int, consumer string, pending bool, count int, block time.Duration, before func(redis.Pipeliner)) ([]Entry, error) {
 	id := ">"
 	if pending {
 		id, block = "0", -1
 	}
-	res, err := in.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+	pipe := in.rdb.Pipeline()
+	if before != nil {
+		before(pipe)
+	}
+	cmd := pipe.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: group, Consumer: consumer, Streams: []string{in.streamKey(shard), id},
 		Count: int64(count), Block: block,
-	}).Result()
+	})
+	_, _ = pipe.Exec(ctx)
+	res, err := cmd.Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -300,7 +310,9 @@ func (in *Intake) read(ctx context.Context, shard int, consumer string, pending 
 // ackIDs adds to pipe what finishes entries: acknowledged, and deleted from
 // the stream so that the resident's words are not kept in Redis past their
 // processing.
-func (in *Intake) ackIDs(ctx context.Context, pipe redis.Pipeliner, shard int, ids []string) {
-	pipe.XAck(ctx, in.streamKey(shard), group, ids...)
-	pipe.XDel(ctx, in.streamKey(shard), ids...)
+func (in *Intake) ackIDs(ctx context.Context, pipe redis.Pipeliner, shard int, ids []string) []redis.Cmder {
+	return []redis.Cmder{
+		pipe.XAck(ctx, in.streamKey(shard), group, ids...),
+		pipe.XDel(ctx, in.streamKey(shard), ids...),
+	}
 }

@@ -255,12 +255,12 @@ func (s *RedisStore) saveTo(ctx context.Context, pipe redis.Pipeliner, userID st
 
 // finishTo adds to pipe what ends a save's work: its outbox is dropped, or
 // with erase the whole record is deleted, if the record is still at version.
-func (s *RedisStore) finishTo(ctx context.Context, pipe redis.Pipeliner, userID string, version uint64, erase bool) {
+func (s *RedisStore) finishTo(ctx context.Context, pipe redis.Pipeliner, userID string, version uint64, erase bool) redis.Cmder {
 	flag := "0"
 	if erase {
 		flag = "1"
 	}
-	pipe.EvalSha(ctx, finishScript.Hash(), []string{s.key(userID)}, version, flag)
+	return pipe.EvalSha(ctx, finishScript.Hash(), []string{s.key(userID)}, version, flag)
 }
 
 // Save stores rec if the stored version still equals rec.Version, and

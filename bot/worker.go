@@ -56,9 +56,9 @@ type WorkerOptions struct {
 	// Block is how long an idle worker waits for new entries in one read
 	// (2s when zero); it also bounds how long shutdown waits for a reader.
 	Block time.Duration
-	// BatchTimeout bounds the work on one batch (20s when zero); it must stay
-	// below two thirds of the lease TTL so that no other worker takes the
-	// shard meanwhile.
+	// BatchTimeout bounds the work on one batch (2 minutes when zero). A
+	// batch that runs longer than a third of the lease TTL renews the lease
+	// as it goes, and stops if the lease was lost.
 	BatchTimeout time.Duration
 	// Backoff is the first pause after a failed batch (50ms when zero),
 	// doubled on each further failure up to 30s.
@@ -112,7 +112,7 @@ func NewWorkers(opt WorkerOptions) *Workers {
 		opt.Block = 2 * time.Second
 	}
 	if opt.BatchTimeout <= 0 {
-		opt.BatchTimeout = 20 * time.Second
+		opt.BatchTimeout = 2 * time.Minute
 	}
 	if opt.Backoff <= 0 {
 		opt.Backoff = 50 * time.Millisecond
@@ -155,10 +155,19 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 		renewAt  time.Time
 		pending  = true // this consumer's own pending entries come first
 		failures int
+		// carry is the last batch's work still to acknowledge: it rides
+		// with the next read.
+		carry *acker
 	)
 	defer func() {
+		bg := context.WithoutCancel(ctx)
+		if carry != nil {
+			if err := carry.flush(bg); err != nil {
+				log.Warn("last acks failed; those entries will be worked again", "err", err)
+			}
+		}
 		if held {
-			_ = in.release(context.WithoutCancel(ctx), shard, consumer)
+			_ = in.release(bg, shard, consumer)
 		}
 	}()
 	for ctx.Err() == nil {
@@ -184,8 +193,12 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 				// Taken over: make sure the group exists and claim what a
 				// previous owner left pending, before any new entry.
 				err := in.ensureGroup(ctx, shard)
+				claimed := 0
 				if err == nil {
-					err = in.claim(ctx, shard, consumer)
+					claimed, err = in.claim(ctx, shard, consumer)
+				}
+				if claimed > 0 {
+					log.Info("shard taken over with entries another worker left", "entries", claimed)
 				}
 				if err != nil {
 					log.Warn("shard takeover failed", "err", err)
@@ -198,7 +211,20 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 			held, renewAt = true, now.Add(renew)
 		}
 		block := min(w.opt.Block, max(renewAt.Sub(now), time.Millisecond))
-		entries, err := in.read(ctx, shard, consumer, pending, w.opt.Batch, block)
+		var acked func() error
+		entries, err := in.read(ctx, shard, consumer, pending, w.opt.Batch, block, func(pipe redis.Pipeliner) {
+			if carry != nil {
+				acked = carry.ackTo(ctx, pipe)
+			}
+		})
+		if acked != nil {
+			if aerr := acked(); aerr != nil {
+				// Kept, and sent again with the next read: acks repeat safely.
+				log.Warn("acks failed; sent again", "err", aerr)
+			} else {
+				carry = nil
+			}
+		}
 		if err != nil && redis.HasErrorPrefix(err, "NOGROUP") {
 			// Redis lost its data (a restart without persistence): start again.
 			err = in.ensureGroup(ctx, shard)
@@ -216,11 +242,22 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 		}
 		// The batch at hand is finished even during shutdown.
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opt.BatchTimeout)
-		err = w.batch(bctx, shard, entries)
+		renewed := w.keepLease(bctx, cancel, shard, consumer, renew)
+		var ack *acker
+		ack, err = w.batch(bctx, shard, entries)
 		cancel()
+		if at := <-renewed; !at.IsZero() {
+			renewAt = at.Add(renew)
+		}
 		if errors.Is(err, errCrashed) {
-			held = false // a dead process releases nothing
+			held, carry = false, nil // a dead process releases nothing
 			return
+		}
+		if carry != nil && ack != nil {
+			ack.merge(carry)
+		}
+		if ack != nil {
+			carry = ack
 		}
 		if err != nil {
 			pending = true
@@ -233,6 +270,39 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 		}
 		failures = 0
 	}
+}
+
+// keepLease renews the shard's lease every interval while a batch runs (a
+// long one: LINE slow to answer), and cancels the batch if the lease was
+// lost, so that it never works on past the lease. The channel tells, once
+// the batch is over, when the lease was last renewed (zero if never).
+func (w *Workers) keepLease(ctx context.Context, cancel context.CancelFunc, shard int, consumer string, interval time.Duration) <-chan time.Time {
+	out := make(chan time.Time, 1)
+	go func() {
+		var last time.Time
+		defer func() { out <- last }()
+		t := time.NewTimer(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n, err := w.opt.Intake.lease(ctx, shard, consumer)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil || n != 1 {
+				w.opt.Log.Warn("shard lease lost during a batch; the batch stops", "shard", shard, "err", err)
+				cancel()
+				return
+			}
+			last = w.opt.Now()
+			t.Reset(interval)
+		}
+	}()
+	return out
 }
 
 func (w *Workers) backoff(failures *int) time.Duration {
@@ -281,8 +351,9 @@ type resident struct {
 	err     error
 }
 
-// batch works one batch of a shard's entries.
-func (w *Workers) batch(ctx context.Context, shard int, entries []Entry) error {
+// batch works one batch of a shard's entries. It returns what is done and
+// still to acknowledge, to be sent with the next read.
+func (w *Workers) batch(ctx context.Context, shard int, entries []Entry) (*acker, error) {
 	var (
 		groups    []Entry
 		residents []*resident
@@ -308,23 +379,23 @@ func (w *Workers) batch(ctx context.Context, shard int, entries []Entry) error {
 		}
 		recs, err := w.opt.Store.loadAll(ctx, users)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for i, r := range residents {
 			r.rec = recs[i]
 			if err := w.step(ctx, r); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if w.crashed("step", entries) {
-		return errCrashed
+		return nil, errCrashed
 	}
 	if err := w.save(ctx, residents); err != nil {
-		return err
+		return nil, err
 	}
 	if w.crashed("save", entries) {
-		return errCrashed
+		return nil, errCrashed
 	}
 	return w.perform(ctx, shard, entries, residents, groups)
 }
@@ -394,7 +465,7 @@ func input(e Entry) (flows.Input, bool) {
 // stepOne steps one event and returns its outbox item. A new case is opened
 // here, during the step, so that its id is in the session this batch saves.
 func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, error) {
-	log := w.opt.Log.With("event", e.ID)
+	log := eventLog{w.opt.Log, e.ID}
 	key := eventKey(e)
 	it := item{event: e.ID, key: key, token: e.Token, recv: e.Recv.UnixMilli()}
 	before := r.rec.Session
@@ -465,6 +536,16 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 	r.rec.Session = s
 	return it, nil
 }
+
+// eventLog logs with an event's id; cheaper than a logger made per event
+// with With, which formats its attributes up front.
+type eventLog struct {
+	log *slog.Logger
+	id  string
+}
+
+func (l eventLog) Info(msg string, args ...any) { l.log.Info(msg, append(args, "event", l.id)...) }
+func (l eventLog) Warn(msg string, args ...any) { l.log.Warn(msg, append(args, "event", l.id)...) }
 
 // mergeRelay adds text to the last relay to the same case made earlier in
 // this batch, for a resident writing faster than the limit: their words
@@ -563,12 +644,15 @@ func (w *Workers) save(ctx context.Context, residents []*resident) error {
 // crisis verdict first, before any other answer of the batch. Group and
 // room chats are told the service is one to one, and left. What is done is
 // acknowledged as it completes, a few at a time (see acker), so that a
-// crash repeats few answers; what failed stays pending.
-func (w *Workers) perform(ctx context.Context, shard int, entries []Entry, residents []*resident, groups []Entry) error {
-	ack := &acker{w: w, shard: shard}
+// crash repeats few answers; the rest is returned, to be acknowledged with
+// the next read. What failed stays pending.
+func (w *Workers) perform(ctx context.Context, shard int, entries []Entry, residents []*resident, groups []Entry) (*acker, error) {
+	ack := &acker{w: w, shard: shard, pending: len(residents) + len(groups)}
 	run := func(r *resident) {
 		if r.err = w.performResident(ctx, r); r.err == nil {
 			ack.done(ctx, r, nil)
+		} else {
+			ack.done(ctx, nil, nil)
 		}
 	}
 	var wg sync.WaitGroup
@@ -588,17 +672,19 @@ func (w *Workers) perform(ctx context.Context, shard int, entries []Entry, resid
 		wg.Go(func() {
 			if groupErrs[i] = w.leaveGroup(ctx, e); groupErrs[i] == nil {
 				ack.done(ctx, nil, &groups[i])
+			} else {
+				ack.done(ctx, nil, nil)
 			}
 		})
 	}
 	wg.Wait()
 	if w.crashed("send", entries) {
-		return errCrashed
+		return nil, errCrashed
 	}
 	var failed []error
 	for _, r := range residents {
 		if errors.Is(r.err, errCrashed) {
-			return errCrashed
+			return nil, errCrashed
 		}
 		if r.err != nil {
 			failed = append(failed, r.err)
@@ -609,13 +695,13 @@ func (w *Workers) perform(ctx context.Context, shard int, entries []Entry, resid
 			failed = append(failed, err)
 		}
 	}
-	if err := ack.flush(ctx); err != nil {
+	if err := ack.takeErr(); err != nil {
 		failed = append(failed, err)
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of the batch's residents and chats not done: %w", len(failed), errors.Join(failed...))
+		return ack, fmt.Errorf("%d of the batch's residents and chats not done: %w", len(failed), errors.Join(failed...))
 	}
-	return nil
+	return ack, nil
 }
 
 func (w *Workers) performResident(ctx context.Context, r *resident) error {
@@ -689,15 +775,12 @@ func (w *Workers) leaveGroup(ctx context.Context, e Entry) error {
 	return nil
 }
 
-// ackEvery is how many finished entries wait for each other before they are
-// acknowledged together, while the rest of a batch is still being sent.
-// Fewer round trips for a large batch, and a crash repeats at most this
-// many answers per shard beyond those in flight.
-const ackEvery = 16
-
-// acker acknowledges a batch's finished work in a few round trips: entries
-// acknowledged and deleted from the stream, outboxes dropped, unfollowed
-// records deleted.
+// acker acknowledges a batch's finished work: entries acknowledged and
+// deleted from the stream, outboxes dropped, unfollowed records deleted.
+// While the rest of a batch is still being sent, what is done is
+// acknowledged at once, one round trip at a time (what finishes meanwhile
+// waits for the next: a group commit), so that a crash repeats as few
+// answers as possible; the batch's last ones ride with the next read.
 type acker struct {
 	w     *Workers
 	shard int
@@ -707,38 +790,78 @@ type acker struct {
 	groups    []*Entry
 	n         int
 	err       error
+	// pending counts the batch's residents and chats still being performed;
+	// flushing is set while one of them sends the acks.
+	pending  int
+	flushing bool
 }
 
-// done queues a resident's or a group's finished entries, and sends the
-// queue once it is long enough.
+// done is told that a resident's or a chat's work ended: r or g is set
+// when it succeeded, neither when it failed.
 func (a *acker) done(ctx context.Context, r *resident, g *Entry) {
 	a.mu.Lock()
-	if r != nil {
+	defer a.mu.Unlock()
+	a.pending--
+	switch {
+	case r != nil:
 		a.residents = append(a.residents, r)
 		a.n += len(r.entries)
-	} else {
+	case g != nil:
 		a.groups = append(a.groups, g)
 		a.n++
 	}
-	full := a.n >= ackEvery
-	a.mu.Unlock()
-	if full {
-		if err := a.flush(ctx); err != nil {
-			a.mu.Lock()
+	for a.pending > 0 && !a.flushing && a.n > 0 {
+		a.flushing = true
+		a.mu.Unlock()
+		err := a.flush(ctx)
+		a.mu.Lock()
+		a.flushing = false
+		if err != nil {
 			a.err = errors.Join(a.err, err)
-			a.mu.Unlock()
 		}
 	}
 }
 
-// flush acknowledges what is queued, in one round trip.
-func (a *acker) flush(ctx context.Context) error {
+// takeErr returns the errors of the flushes made so far, once.
+func (a *acker) takeErr() error {
 	a.mu.Lock()
-	residents, groups, prev := a.residents, a.groups, a.err
-	a.residents, a.groups, a.n, a.err = nil, nil, 0, nil
+	defer a.mu.Unlock()
+	err := a.err
+	a.err = nil
+	return err
+}
+
+// merge adds what other still has to acknowledge (an earlier batch's acks
+// that failed) to a's queue.
+func (a *acker) merge(other *acker) {
+	other.mu.Lock()
+	rs, gs, n := other.residents, other.groups, other.n
+	other.mu.Unlock()
+	a.mu.Lock()
+	a.residents = append(a.residents, rs...)
+	a.groups = append(a.groups, gs...)
+	a.n += n
+	a.mu.Unlock()
+}
+
+// flush acknowledges what is queued, in one round trip of its own.
+func (a *acker) flush(ctx context.Context) error {
+	pipe := a.w.opt.Store.rdb.Pipeline()
+	check := a.ackTo(ctx, pipe)
+	_, _ = pipe.Exec(ctx)
+	return check()
+}
+
+// ackTo adds the queued acknowledgements to pipe; after the pipe ran,
+// check reports whether they were done, and puts them back in the queue if
+// not (they repeat safely).
+func (a *acker) ackTo(ctx context.Context, pipe redis.Pipeliner) (check func() error) {
+	a.mu.Lock()
+	residents, groups, n := a.residents, a.groups, a.n
+	a.residents, a.groups, a.n = nil, nil, 0
 	a.mu.Unlock()
 	if len(residents) == 0 && len(groups) == 0 {
-		return prev
+		return func() error { return nil }
 	}
 	var ids []string
 	for _, r := range residents {
@@ -750,17 +873,50 @@ func (a *acker) flush(ctx context.Context) error {
 		ids = append(ids, g.StreamID)
 	}
 	w := a.w
-	err := pipelined(ctx, w.opt.Store.rdb, func(pipe redis.Pipeliner) error {
-		w.opt.Intake.ackIDs(ctx, pipe, a.shard, ids)
-		for _, r := range residents {
-			if r.version > 0 && (r.erase || len(r.items) > 0) {
-				w.opt.Store.finishTo(ctx, pipe, r.to, r.version, r.erase)
+	acks := w.opt.Intake.ackIDs(ctx, pipe, a.shard, ids)
+	var (
+		finishes []*resident
+		fcmds    []redis.Cmder
+	)
+	for _, r := range residents {
+		if r.version > 0 && (r.erase || len(r.items) > 0) {
+			fcmds = append(fcmds, w.opt.Store.finishTo(ctx, pipe, r.to, r.version, r.erase))
+			finishes = append(finishes, r)
+		}
+	}
+	return func() error {
+		var err error
+		for _, c := range acks {
+			err = errors.Join(err, c.Err())
+		}
+		if err == nil {
+			var again []*resident
+			for i, c := range fcmds {
+				if isNoScript(c.Err()) {
+					again = append(again, finishes[i])
+				} else {
+					err = errors.Join(err, c.Err())
+				}
+			}
+			if len(again) > 0 {
+				// Redis lost its scripts since they were loaded: load them
+				// and finish those records again.
+				err = errors.Join(err, pipelined(ctx, w.opt.Store.rdb, func(p redis.Pipeliner) error {
+					for _, r := range again {
+						w.opt.Store.finishTo(ctx, p, r.to, r.version, r.erase)
+					}
+					return nil
+				}))
 			}
 		}
+		if err != nil {
+			a.mu.Lock()
+			a.residents = append(a.residents, residents...)
+			a.groups = append(a.groups, groups...)
+			a.n += n
+			a.mu.Unlock()
+			return fmt.Errorf("intake ack: %w", err)
+		}
 		return nil
-	})
-	if err != nil {
-		err = fmt.Errorf("intake ack: %w", err)
 	}
-	return errors.Join(prev, err)
 }

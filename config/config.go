@@ -77,6 +77,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogFormat is "json" (default) or "text" (LOG_FORMAT).
 	LogFormat string
+	// PprofAddr, when set, serves Go's profiler (net/http/pprof) on this
+	// address, apart from the public one (TSUNAGU_PPROF_ADDR, e.g.
+	// "127.0.0.1:6060"); empty by default.
+	PprofAddr string
 
 	// SlackBotToken is the bot's xoxb- token (SLACK_BOT_TOKEN, required):
 	// without Slack, handoffs would reach no one.
@@ -198,6 +202,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("TSUNAGU_CLAIM_AFTER", &c.ClaimAfter)
 	dur("TSUNAGU_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	str("LOG_FORMAT", &c.LogFormat)
+	str("TSUNAGU_PPROF_ADDR", &c.PprofAddr)
 	required("SLACK_BOT_TOKEN", &c.SlackBotToken)
 	str("SLACK_SIGNING_SECRET", &c.SlackSigningSecret)
 	str("SLACK_API_BASE_URL", &c.SlackAPIBaseURL)
