@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -109,6 +110,19 @@ type IntakeOptions struct {
 type Intake struct {
 	rdb redis.UniversalClient
 	opt IntakeOptions
+
+	// Concurrent Adds share round trips (see Add).
+	mu    sync.Mutex
+	queue []*addition
+	busy  bool
+}
+
+// addition is one Add waiting for its entries to be stored.
+type addition struct {
+	entries []Entry
+	err     error
+	done    chan struct{} // closed once stored, or failed
+	lead    chan struct{} // signalled when this caller is to write the queue
 }
 
 const group = "workers"
@@ -154,31 +168,85 @@ func (in *Intake) seenKey(shard int, id string) string {
 }
 func (in *Intake) leaseKey(shard int) string { return in.tag(shard) + "lease" }
 
-// Add stores entries durably, in one round trip; it returns only when every
-// entry is stored. An error means some may not be: the caller answers 5xx
-// so that LINE redelivers. A resident's event stored twice is recognised by
-// the worker from the resident's record; the rest are deduplicated here.
+// addTimeout bounds one round trip of Adds.
+const addTimeout = 5 * time.Second
+
+// Add stores entries durably; it returns only when every entry is stored.
+// An error means some may not be: the caller answers 5xx so that LINE
+// redelivers. A resident's event stored twice is recognised by the worker
+// from the resident's record; the rest are deduplicated here.
+//
+// Concurrent Adds share round trips: one caller writes whatever is queued
+// in one pipeline, and the Adds that come meanwhile wait and go together in
+// the next (a group commit). A busy webhook costs Redis few round trips,
+// and a quiet one waits for nothing. A waiting caller does not give up
+// early: the round trip it waits for is bounded by addTimeout.
 func (in *Intake) Add(ctx context.Context, entries ...Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	a := &addition{entries: entries, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	in.mu.Lock()
+	in.queue = append(in.queue, a)
+	lead := !in.busy
+	in.busy = true
+	in.mu.Unlock()
+	if !lead {
+		select {
+		case <-a.done:
+			return a.err
+		case <-a.lead:
+		}
+	}
+	in.write(ctx)
+	<-a.done
+	return a.err
+}
+
+// write stores what is queued, in one round trip, then hands the writing
+// on to the next caller waiting, if any.
+func (in *Intake) write(ctx context.Context) {
+	in.mu.Lock()
+	batch := in.queue
+	in.queue = nil
+	in.mu.Unlock()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), addTimeout)
+	err := in.store(wctx, batch)
+	cancel()
+	for _, a := range batch {
+		a.err = err
+		close(a.done)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.queue) == 0 {
+		in.busy = false
+		return
+	}
+	in.queue[0].lead <- struct{}{}
+}
+
+// store writes the entries of a batch of Adds in one pipeline.
+func (in *Intake) store(ctx context.Context, batch []*addition) error {
 	now := in.opt.Now()
 	err := pipelined(ctx, in.rdb, func(pipe redis.Pipeliner) error {
-		for i := range entries {
-			e := &entries[i]
-			if e.Recv.IsZero() {
-				e.Recv = now
+		for _, a := range batch {
+			for i := range a.entries {
+				e := &a.entries[i]
+				if e.Recv.IsZero() {
+					e.Recv = now
+				}
+				if e.At.IsZero() {
+					e.At = e.Recv
+				}
+				shard := in.ShardOf(e.To)
+				if e.Kind == KindGroup || e.Key != "" {
+					pipe.EvalSha(ctx, addOnceScript.Hash(), []string{in.streamKey(shard), in.seenKey(shard, e.ID)},
+						in.opt.DedupeTTL.Milliseconds(), e.marshal())
+					continue
+				}
+				pipe.XAdd(ctx, &redis.XAddArgs{Stream: in.streamKey(shard), Values: []any{"e", e.marshal()}})
 			}
-			if e.At.IsZero() {
-				e.At = e.Recv
-			}
-			shard := in.ShardOf(e.To)
-			if e.Kind == KindGroup || e.Key != "" {
-				pipe.EvalSha(ctx, addOnceScript.Hash(), []string{in.streamKey(shard), in.seenKey(shard, e.ID)},
-					in.opt.DedupeTTL.Milliseconds(), e.marshal())
-				continue
-			}
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: in.streamKey(shard), Values: []any{"e", e.marshal()}})
 		}
 		return nil
 	})
