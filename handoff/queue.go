@@ -214,6 +214,7 @@ type consumer struct {
 
 	mu    sync.Mutex
 	lanes map[string]*lane
+	ids   map[string]bool // the entries held in lanes
 	held  int
 	space chan struct{} // signalled when a lane finished tasks
 	wg    sync.WaitGroup
@@ -225,7 +226,7 @@ type consumer struct {
 func (s *Service) work(ctx context.Context) {
 	host, _ := os.Hostname()
 	c := &consumer{s: s, name: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomID()[:6]),
-		lanes: map[string]*lane{}, space: make(chan struct{}, 1)}
+		lanes: map[string]*lane{}, ids: map[string]bool{}, space: make(chan struct{}, 1)}
 	var lastClaim, lastTouch time.Time
 	for ctx.Err() == nil {
 		if c.full() {
@@ -295,11 +296,9 @@ func (c *consumer) full() bool {
 // error) must not look abandoned to another process.
 func (c *consumer) touch(ctx context.Context) {
 	c.mu.Lock()
-	var ids []string
-	for _, l := range c.lanes {
-		for _, q := range l.tasks {
-			ids = append(ids, q.id)
-		}
+	ids := make([]string, 0, len(c.ids))
+	for id := range c.ids {
+		ids = append(ids, id)
 	}
 	c.mu.Unlock()
 	for chunk := range slices.Chunk(ids, 500) {
@@ -322,11 +321,10 @@ func (c *consumer) add(ctx context.Context, m redis.XMessage) {
 	key := laneOf(q.t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, l := range c.lanes {
-		if slices.ContainsFunc(l.tasks, func(x queued) bool { return x.id == q.id }) {
-			return // claimed back while still held here
-		}
+	if c.ids[q.id] {
+		return // claimed back while still held here
 	}
+	c.ids[q.id] = true
 	l := c.lanes[key]
 	if l == nil {
 		l = &lane{key: key}
@@ -476,6 +474,9 @@ func (c *consumer) finish(ctx context.Context, l *lane, done []queued) {
 	c.mu.Lock()
 	l.tasks = l.tasks[len(done):]
 	c.held -= len(done)
+	for _, q := range done {
+		delete(c.ids, q.id)
+	}
 	c.mu.Unlock()
 	select {
 	case c.space <- struct{}{}:

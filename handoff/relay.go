@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 )
@@ -54,16 +55,20 @@ func (s *Service) relay(ctx context.Context, caseID string, take func() []queued
 	}
 }
 
-// mergeRelays renders as many of the relays as fit one post, oldest first.
+// mergeRelays renders as many of the relays as fit one post, oldest first,
+// each message a paragraph of one quote.
 func mergeRelays(relays []queued) ([]queued, string) {
 	var b strings.Builder
 	b.WriteString(":speech_balloon: *相談者*")
 	n, runes := 0, 0
 	for _, q := range relays {
 		q := quote(q.t.Text)
-		r := len([]rune(q))
+		r := utf8.RuneCountInString(q)
 		if n > 0 && runes+r > mergedRunes {
 			break
+		}
+		if n > 0 {
+			b.WriteString("\n>")
 		}
 		b.WriteString("\n")
 		b.WriteString(q)
