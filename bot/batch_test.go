@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tsunagu-city/tsunagu/flows"
 )
 
 func user(i int) string { return fmt.Sprintf("U%031x", 0xb0b0000+i) }
@@ -190,5 +192,58 @@ func TestAnswersDoNotWaitForSlack(t *testing.T) {
 	home := st.card(caseID)
 	if n := st.countInThread(home, "flood"); n != 0 {
 		t.Errorf("%d relays reached the thread while Slack refused every post", n)
+	}
+}
+
+// slowOpen is a staff side whose Open takes its time, or waits until the
+// batch is stopped when hold is nil.
+type slowOpen struct {
+	Handoffs
+	hold      <-chan time.Time
+	cancelled atomic.Bool
+}
+
+func (s *slowOpen) Open(ctx context.Context, userID string, h flows.Handoff, key string) (string, error) {
+	if s.hold == nil {
+		<-ctx.Done()
+		s.cancelled.Store(true)
+		return "", ctx.Err()
+	}
+	<-s.hold
+	return s.Handoffs.Open(ctx, userID, h, key)
+}
+
+// TestLongBatchKeepsItsLease: a batch that outlasts the lease renews it as
+// it goes and finishes; one whose lease another worker took stops.
+func TestLongBatchKeepsItsLease(t *testing.T) {
+	for _, lost := range []bool{false, true} {
+		t.Run(fmt.Sprint("lost=", lost), func(t *testing.T) {
+			r := newRig(t, rigOptions{shards: 1, leaseTTL: 300 * time.Millisecond})
+			staff := &slowOpen{Handoffs: r.handoffs}
+			if !lost {
+				staff.hold = time.After(time.Second) // three lease lives
+			}
+			w := NewWorkers(WorkerOptions{Intake: r.intake, Store: r.store, Flow: r.flow, LINE: r.line, Handoffs: staff,
+				Log: r.log, Owner: "w", Block: 20 * time.Millisecond, Backoff: time.Hour})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { _ = w.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			r.post(textEvent("01JLONG", alice, "rt-1", "人と話したい"))
+			lease := r.intake.leaseKey(0)
+			if lost {
+				r.eventually("the worker holds the shard", func() bool { return r.rdb.Get(ctx, lease).Val() == "w-0" })
+				r.rdb.Set(ctx, lease, "another-process", time.Hour)
+				r.eventually("the batch stopped", func() bool { return staff.cancelled.Load() })
+				if n := len(r.fake.Calls("")); n != 0 {
+					t.Errorf("%d LINE calls from a batch that lost its lease", n)
+				}
+				return
+			}
+			r.eventually("the answer after the long batch", func() bool { return len(r.fake.Sent()) == 1 && r.backlog() == 0 })
+			if owner := r.rdb.Get(ctx, lease).Val(); owner != "w-0" {
+				t.Errorf("lease held by %q after the long batch, want the worker's", owner)
+			}
+		})
 	}
 }

@@ -242,13 +242,13 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 		}
 		// The batch at hand is finished even during shutdown.
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opt.BatchTimeout)
-		renewed := w.keepLease(bctx, cancel, shard, consumer, renew)
+		keeper := w.keepLease(bctx, cancel, shard, consumer, renew)
 		var ack *acker
 		ack, err = w.batch(bctx, shard, entries)
-		cancel()
-		if at := <-renewed; !at.IsZero() {
+		if at := keeper.stop(); !at.IsZero() {
 			renewAt = at.Add(renew)
 		}
+		cancel()
 		if errors.Is(err, errCrashed) {
 			held, carry = false, nil // a dead process releases nothing
 			return
@@ -272,37 +272,46 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 	}
 }
 
-// keepLease renews the shard's lease every interval while a batch runs (a
+// leaseKeeper renews a shard's lease every interval while a batch runs (a
 // long one: LINE slow to answer), and cancels the batch if the lease was
-// lost, so that it never works on past the lease. The channel tells, once
-// the batch is over, when the lease was last renewed (zero if never).
-func (w *Workers) keepLease(ctx context.Context, cancel context.CancelFunc, shard int, consumer string, interval time.Duration) <-chan time.Time {
-	out := make(chan time.Time, 1)
-	go func() {
-		var last time.Time
-		defer func() { out <- last }()
-		t := time.NewTimer(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			n, err := w.opt.Intake.lease(ctx, shard, consumer)
-			if ctx.Err() != nil {
-				return
-			}
-			if err != nil || n != 1 {
-				w.opt.Log.Warn("shard lease lost during a batch; the batch stops", "shard", shard, "err", err)
-				cancel()
-				return
-			}
-			last = w.opt.Now()
-			t.Reset(interval)
+// lost, so that it never works on past the lease. Most batches end before
+// its first renewal: it costs one timer, no goroutine.
+type leaseKeeper struct {
+	mu      sync.Mutex
+	timer   *time.Timer
+	last    time.Time // last renewal, zero if none
+	stopped bool
+}
+
+func (w *Workers) keepLease(ctx context.Context, cancel context.CancelFunc, shard int, consumer string, interval time.Duration) *leaseKeeper {
+	k := &leaseKeeper{}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.timer = time.AfterFunc(interval, func() {
+		n, err := w.opt.Intake.lease(ctx, shard, consumer)
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if k.stopped {
+			return
 		}
-	}()
-	return out
+		if err != nil || n != 1 {
+			w.opt.Log.Warn("shard lease lost during a batch; the batch stops", "shard", shard, "err", err)
+			cancel()
+			return
+		}
+		k.last = w.opt.Now()
+		k.timer.Reset(interval)
+	})
+	return k
+}
+
+// stop ends the keeping and says when the lease was last renewed.
+func (k *leaseKeeper) stop() time.Time {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.stopped = true
+	k.timer.Stop()
+	return k.last
 }
 
 func (w *Workers) backoff(failures *int) time.Duration {
