@@ -92,7 +92,7 @@ func unmarshalEntry(b []byte) (Entry, error) {
 type IntakeOptions struct {
 	// Prefix starts every key; "tsunagu:" when empty.
 	Prefix string
-	// Shards is the number of streams (16 when zero). A source always maps to
+	// Shards is the number of streams (8 when zero). A source always maps to
 	// the same shard and a shard is worked by one worker at a time.
 	Shards int
 	// DedupeTTL is how long the events no resident record covers (groups,
@@ -133,7 +133,7 @@ func NewIntake(rdb redis.UniversalClient, opt IntakeOptions) *Intake {
 		opt.Prefix = "tsunagu:"
 	}
 	if opt.Shards <= 0 {
-		opt.Shards = 16
+		opt.Shards = 8
 	}
 	if opt.DedupeTTL <= 0 {
 		opt.DedupeTTL = 72 * time.Hour

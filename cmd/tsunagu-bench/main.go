@@ -54,7 +54,7 @@ func main() {
 	flag.IntVar(&o.senders, "senders", 96, "concurrent senders while saturating")
 	flag.IntVar(&o.rate, "rate", 2000, "events per second of the paced run")
 	flag.DurationVar(&o.paced, "paced", 15*time.Second, "how long the paced run lasts")
-	flag.IntVar(&o.shards, "shards", 16, "TSUNAGU_SHARDS of serve")
+	flag.IntVar(&o.shards, "shards", 0, "TSUNAGU_SHARDS of serve (its default when 0)")
 	flag.IntVar(&o.uploads, "uploads", 1000, "stalled 1 MiB uploads in the edge test")
 	flag.BoolVar(&o.skipEdge, "skip-edge", false, "skip the edge test")
 	flag.BoolVar(&o.skipFlood, "skip-flood", false, "skip the flood test")
@@ -238,8 +238,10 @@ func startServe(ctx context.Context, o options, out, redisURL, lineURL, slackURL
 		"LINE_CHANNEL_SECRET="+lineSecret, "LINE_CHANNEL_ACCESS_TOKEN="+lineToken, "LINE_API_BASE_URL="+lineURL,
 		"SLACK_BOT_TOKEN="+slackToken, "SLACK_SIGNING_SECRET="+slackSecret, "SLACK_API_BASE_URL="+slackURL,
 		"REDIS_URL="+redisURL, fmt.Sprintf("ADDR=127.0.0.1:%d", port), fmt.Sprintf("TSUNAGU_PPROF_ADDR=127.0.0.1:%d", pport),
-		"TSUNAGU_SHARDS="+strconv.Itoa(o.shards), "TSUNAGU_HTTP_READ_TIMEOUT=5s", "TSUNAGU_HTTP_IDLE_TIMEOUT=5s",
-		"LOG_FORMAT=json")
+		"TSUNAGU_HTTP_READ_TIMEOUT=5s", "TSUNAGU_HTTP_IDLE_TIMEOUT=5s", "LOG_FORMAT=json")
+	if o.shards > 0 {
+		cmd.Env = append(cmd.Env, "TSUNAGU_SHARDS="+strconv.Itoa(o.shards))
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s serve (make bench builds it): %w", bin, err)

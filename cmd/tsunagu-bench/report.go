@@ -142,8 +142,9 @@ func (r *report) print(w io.Writer, sv *serveProc, out string) {
 	pans := p.ph.answered.Load()
 	fmt.Fprintf(w, "\npaced      %d events offered over %.0fs (%.0f/s): %d answered, %d lost\n",
 		p.ph.sent.Load(), p.dur.Seconds(), float64(p.ph.sent.Load())/max(p.dur.Seconds()-0.5, 1), pans, p.ph.expected.Load()-pans)
-	fmt.Fprintf(w, "           ack p50 %s p99 %s; end-to-end p50 %s p99 %s (from when each event was due)\n",
-		ms(pct(p.ph.ack, 50)), ms(pct(p.ph.ack, 99)), ms(pct(p.ph.e2e, 50)), ms(pct(p.ph.e2e, 99)))
+	fmt.Fprintf(w, "           ack p50 %s p90 %s p99 %s max %s; end-to-end p50 %s p90 %s p99 %s max %s (from when each event was due)\n",
+		ms(pct(p.ph.ack, 50)), ms(pct(p.ph.ack, 90)), ms(pct(p.ph.ack, 99)), ms(pct(p.ph.ack, 100)),
+		ms(pct(p.ph.e2e, 50)), ms(pct(p.ph.e2e, 90)), ms(pct(p.ph.e2e, 99)), ms(pct(p.ph.e2e, 100)))
 	if pans > 0 {
 		fmt.Fprintf(w, "           per answered event: %.2f Redis round trips, %.1f commands, %.0f µs of serve CPU\n",
 			p.roundTrips/float64(pans), p.commands/float64(pans), float64(p.cpu.Microseconds())/float64(pans))
