@@ -101,6 +101,9 @@ type IntakeOptions struct {
 	DedupeTTL time.Duration
 	// LeaseTTL is how long a worker owns a shard without renewing; 30s when zero.
 	LeaseTTL time.Duration
+	// AddTimeout bounds one round trip storing entries; 5s when zero (LINE
+	// waits a little longer for the webhook's answer).
+	AddTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -141,6 +144,9 @@ func NewIntake(rdb redis.UniversalClient, opt IntakeOptions) *Intake {
 	if opt.LeaseTTL <= 0 {
 		opt.LeaseTTL = 30 * time.Second
 	}
+	if opt.AddTimeout <= 0 {
+		opt.AddTimeout = 5 * time.Second
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -168,9 +174,6 @@ func (in *Intake) seenKey(shard int, id string) string {
 }
 func (in *Intake) leaseKey(shard int) string { return in.tag(shard) + "lease" }
 
-// addTimeout bounds one round trip of Adds.
-const addTimeout = 5 * time.Second
-
 // Add stores entries durably; it returns only when every entry is stored.
 // An error means some may not be: the caller answers 5xx so that LINE
 // redelivers. A resident's event stored twice is recognised by the worker
@@ -180,7 +183,7 @@ const addTimeout = 5 * time.Second
 // in one pipeline, and the Adds that come meanwhile wait and go together in
 // the next (a group commit). A busy webhook costs Redis few round trips,
 // and a quiet one waits for nothing. A waiting caller does not give up
-// early: the round trip it waits for is bounded by addTimeout.
+// early: the round trip it waits for is bounded by AddTimeout.
 func (in *Intake) Add(ctx context.Context, entries ...Entry) error {
 	if len(entries) == 0 {
 		return nil
@@ -210,7 +213,7 @@ func (in *Intake) write(ctx context.Context) {
 	batch := in.queue
 	in.queue = nil
 	in.mu.Unlock()
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), addTimeout)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.opt.AddTimeout)
 	err := in.store(wctx, batch)
 	cancel()
 	for _, a := range batch {

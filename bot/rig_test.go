@@ -95,7 +95,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	r.handoffs = NewLogHandoffs(r.log)
-	r.hook = &Webhook{Secret: testSecret, Intake: r.intake, Log: r.log, Timeout: time.Second}
+	r.hook = &Webhook{Secret: testSecret, Intake: r.intake, Log: r.log}
 	return r
 }
 

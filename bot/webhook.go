@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -30,8 +29,6 @@ type Webhook struct {
 	Intake *Intake
 	// Log receives event types and ids, never user ids or texts.
 	Log *slog.Logger
-	// Timeout bounds storing a batch; 5s when zero (LINE waits a little longer).
-	Timeout time.Duration
 }
 
 // discard is the logger of a caller that gave none.
@@ -79,13 +76,8 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad body", http.StatusBadRequest)
 		return
 	}
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	if err := h.Intake.Add(ctx, entries...); err != nil {
+	// Storing is bounded by the intake's AddTimeout.
+	if err := h.Intake.Add(r.Context(), entries...); err != nil {
 		log.Error("webhook events not stored; LINE will redeliver", "events", len(entries), "err", err)
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return

@@ -206,8 +206,8 @@ func FuzzWebhook(f *testing.F) {
 	opt, _ := redis.ParseURL(env.URL)
 	rdb := redis.NewClient(opt)
 	f.Cleanup(func() { _ = rdb.Close() })
-	h := &Webhook{Secret: testSecret, Intake: NewIntake(rdb, IntakeOptions{Prefix: env.Prefix, Shards: 2}),
-		Log: slog.New(slog.DiscardHandler), Timeout: 300 * time.Millisecond}
+	h := &Webhook{Secret: testSecret, Intake: NewIntake(rdb, IntakeOptions{Prefix: env.Prefix, Shards: 2, AddTimeout: 300 * time.Millisecond}),
+		Log: slog.New(slog.DiscardHandler)}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptestRequest(body)
 		rec := httptestRecorder()
