@@ -184,8 +184,12 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 			}
 			if n == 0 {
 				// Another process works the shard; look again when its lease
-				// would have lapsed had it died.
+				// would have lapsed had it died. What this worker finished
+				// is still acknowledged, so that the other does not repeat it.
 				held = false
+				if carry != nil && carry.flush(ctx) == nil {
+					carry = nil
+				}
 				w.pause(ctx, renew)
 				continue
 			}

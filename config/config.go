@@ -115,7 +115,7 @@ func Defaults() Config {
 		RedisURL:       "redis://127.0.0.1:6379/0",
 		KeyPrefix:      "tsunagu:",
 		Addr:           ":8080",
-		Shards:         16,
+		Shards:         8,
 		ResidentLimit:  12,
 		ResidentPer:    time.Minute,
 		LineSenders:    64,
