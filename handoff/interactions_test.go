@@ -86,8 +86,9 @@ func TestCardButtons(t *testing.T) {
 	if strings.Contains(card, "[") {
 		t.Errorf("closed card still has buttons:\n%s", card)
 	}
-	ttl := h.rdb.TTL(context.Background(), h.svc.st.residentKey(c.ID)).Val()
-	if ttl <= 0 {
+	// The retention is set last, once the thread was told.
+	h.drained()
+	if ttl := h.rdb.TTL(context.Background(), h.svc.st.residentKey(c.ID)).Val(); ttl <= 0 {
 		t.Errorf("closed case kept forever (ttl %v)", ttl)
 	}
 	// A reply after closing is not sent, and staff are told so.
