@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,5 +246,42 @@ func TestLongBatchKeepsItsLease(t *testing.T) {
 				t.Errorf("lease held by %q after the long batch, want the worker's", owner)
 			}
 		})
+	}
+}
+
+// TestOneResidentsTroubleHoldsUpNoOne: LINE keeps failing the answers to
+// one resident; the others on the same shard are answered meanwhile, and
+// the first is answered in the end, in order, once.
+func TestOneResidentsTroubleHoldsUpNoOne(t *testing.T) {
+	r := newRig(t, rigOptions{shards: 1})
+	failures := make([]int, 12) // three rounds of LINE's four tries
+	for i := range failures {
+		failures[i] = http.StatusInternalServerError
+	}
+	r.fake.FailReply("rt-stuck", failures...)
+	r.post(textEvent("01JSTUCK", alice, "rt-stuck", "こんにちは"))
+	r.post(textEvent("01JSTUCK2", alice, "rt-stuck-2", "母の介護のことで"))
+	r.workers("w", nil)
+	for i := range 5 {
+		r.post(textEvent(fmt.Sprint("01JOTHER", i), user(i), fmt.Sprint("rt-other-", i), "こんにちは"))
+	}
+	r.eventually("every answer", func() bool { return len(r.fake.Sent()) == 7 && r.backlog() == 0 })
+	order := map[string]int{}
+	for i, c := range r.fake.Sent() {
+		order[c.ReplyToken] = i
+	}
+	for i := range 5 {
+		if order[fmt.Sprint("rt-other-", i)] > order["rt-stuck"] {
+			t.Errorf("resident %d answered only after the resident LINE kept failing", i)
+		}
+	}
+	if order["rt-stuck"] > order["rt-stuck-2"] {
+		t.Error("the stuck resident's answers came out of order")
+	}
+	// Both messages came in one batch: stepped once, saved once, however
+	// often their answers were tried.
+	rec, _ := r.store.Load(context.Background(), alice)
+	if rec.Version != 1 {
+		t.Errorf("stuck resident's session saved %d times, want once", rec.Version)
 	}
 }

@@ -327,16 +327,16 @@ func (in *Intake) claim(ctx context.Context, shard int, consumer string) (int, e
 	}
 }
 
-// read returns up to count of the consumer's own pending entries when
-// pending is true (it never blocks then), else up to count new entries,
-// waiting up to block for the first. Entries come oldest first. Commands
-// that before adds to the pipeline are sent first, in the same round trip
-// (the previous batch's acks): Redis runs them at once, before the read
-// waits.
-func (in *Intake) read(ctx context.Context, shard int, consumer string, pending bool, count int, block time.Duration, before func(redis.Pipeliner)) ([]Entry, error) {
+// read returns up to count new entries, waiting up to block for the first;
+// or, when after is set, up to count of the consumer's own pending entries
+// with ids after it ("0" for all), without waiting. Entries come oldest
+// first. Commands that before adds to the pipeline are sent first, in the
+// same round trip (the previous batch's acks): Redis runs them at once,
+// before the read waits.
+func (in *Intake) read(ctx context.Context, shard int, consumer string, after string, count int, block time.Duration, before func(redis.Pipeliner)) ([]Entry, error) {
 	id := ">"
-	if pending {
-		id, block = "0", -1
+	if after != "" {
+		id, block = after, -1
 	}
 	pipe := in.rdb.Pipeline()
 	if before != nil {

@@ -77,10 +77,12 @@ type WorkerOptions struct {
 // is none), loads the records of its distinct residents in one round trip,
 // steps each resident's events in stream order, saves every record in one
 // round trip with a version check, sends the answers concurrently (crisis
-// answers first), hands staff their work, and acknowledges the batch in one
-// round trip. A failed resident's entries stay pending and are retried
-// before anything new is read. A crashed worker's lease expires; the next
-// owner claims its pending entries (XAUTOCLAIM) and finishes them first.
+// answers first), hands staff their work, and acknowledges the batch in the
+// round trip of its next read. A resident whose answer could not be sent
+// (LINE failing for them) waits, with whatever they write meanwhile, and is
+// tried again with backoff, while the shard goes on with everyone else. A
+// crashed worker's lease expires; the next owner claims its pending entries
+// (XAUTOCLAIM) and finishes them first.
 //
 // Exactly-once effects: the session, the events applied to it and their
 // side effects (the outbox) are saved together. An event the record
@@ -153,11 +155,17 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 	var (
 		held     bool
 		renewAt  time.Time
-		pending  = true // this consumer's own pending entries come first
+		// pending is where the read of this consumer's own pending entries
+		// (a previous owner's, claimed) has got to; "" once all were read.
+		pending  = "0"
 		failures int
 		// carry is the last batch's work still to acknowledge: it rides
 		// with the next read.
 		carry *acker
+		// waiting are the residents (and chats) whose work failed: their
+		// entries, and those that came after, wait here until their retry
+		// is due, so that one resident's trouble holds up no one else.
+		waiting = map[string]*waitingWork{}
 	)
 	defer func() {
 		bg := context.WithoutCancel(ctx)
@@ -190,6 +198,7 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 				if carry != nil && carry.flush(ctx) == nil {
 					carry = nil
 				}
+				clear(waiting) // the shard's new owner claims them
 				w.pause(ctx, renew)
 				continue
 			}
@@ -210,11 +219,16 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 					w.pause(ctx, w.backoff(&failures))
 					continue
 				}
-				pending = true
+				// What waited here is pending too: the pending read brings it back.
+				clear(waiting)
+				pending = "0"
 			}
 			held, renewAt = true, now.Add(renew)
 		}
 		block := min(w.opt.Block, max(renewAt.Sub(now), time.Millisecond))
+		for _, ww := range waiting {
+			block = min(block, max(ww.retryAt.Sub(now), time.Millisecond))
+		}
 		var acked func() error
 		entries, err := in.read(ctx, shard, consumer, pending, w.opt.Batch, block, func(pipe redis.Pipeliner) {
 			if carry != nil {
@@ -240,15 +254,42 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 			w.pause(ctx, w.backoff(&failures))
 			continue
 		}
-		if len(entries) == 0 {
-			pending = false
+		if pending != "" {
+			// Each pending entry is read once; the next read goes on after it.
+			if len(entries) == 0 {
+				pending = ""
+			} else {
+				pending = entries[len(entries)-1].StreamID
+			}
+		}
+		// Residents whose retry is due go first, with what they wrote since;
+		// what others write while they wait, waits with them.
+		var (
+			work  []Entry
+			tries = map[string]int{}
+		)
+		now = w.opt.Now()
+		for to, ww := range waiting {
+			if !now.Before(ww.retryAt) {
+				work = append(work, ww.entries...)
+				tries[to] = ww.tries
+				delete(waiting, to)
+			}
+		}
+		for _, e := range entries {
+			if ww := waiting[e.To]; ww != nil {
+				ww.entries = append(ww.entries, e)
+				continue
+			}
+			work = append(work, e)
+		}
+		if len(work) == 0 {
 			continue
 		}
 		// The batch at hand is finished even during shutdown.
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opt.BatchTimeout)
 		keeper := w.keepLease(bctx, cancel, shard, consumer, renew)
-		var ack *acker
-		ack, err = w.batch(bctx, shard, entries)
+		ack, failed, err := w.batch(bctx, shard, work)
 		if at := keeper.stop(); !at.IsZero() {
 			renewAt = at.Add(renew)
 		}
@@ -264,16 +305,27 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 			carry = ack
 		}
 		if err != nil {
-			pending = true
-			d := w.backoff(&failures)
-			if ctx.Err() == nil {
-				log.Warn("batch failed; its entries are tried again", "retry_in", d.String(), "err", err)
-			}
-			w.pause(ctx, d)
-			continue
+			failed = failuresOf(work, err)
 		}
-		failures = 0
+		for _, f := range failed {
+			n := tries[f.to] + 1
+			d := min(w.opt.Backoff<<min(n-1, 10), 30*time.Second)
+			waiting[f.to] = &waitingWork{entries: f.entries, retryAt: w.opt.Now().Add(d), tries: n}
+			if ctx.Err() == nil {
+				log.Warn("work not done; tried again later", "entries", len(f.entries), "retry_in", d.String(), "err", f.err)
+			}
+		}
+		if err == nil {
+			failures = 0
+		}
 	}
+}
+
+// waitingWork is a resident's (or chat's) entries waiting for a retry.
+type waitingWork struct {
+	entries []Entry
+	retryAt time.Time
+	tries   int
 }
 
 // leaseKeeper renews a shard's lease every interval while a batch runs (a
@@ -365,8 +417,9 @@ type resident struct {
 }
 
 // batch works one batch of a shard's entries. It returns what is done and
-// still to acknowledge, to be sent with the next read.
-func (w *Workers) batch(ctx context.Context, shard int, entries []Entry) (*acker, error) {
+// still to acknowledge, to be sent with the next read, and the residents
+// whose work failed; an error fails the whole batch.
+func (w *Workers) batch(ctx context.Context, shard int, entries []Entry) (*acker, []failure, error) {
 	var (
 		groups    []Entry
 		residents []*resident
@@ -392,23 +445,23 @@ func (w *Workers) batch(ctx context.Context, shard int, entries []Entry) (*acker
 		}
 		recs, err := w.opt.Store.loadAll(ctx, users)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i, r := range residents {
 			r.rec = recs[i]
 			if err := w.step(ctx, r); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
 	if w.crashed("step", entries) {
-		return nil, errCrashed
+		return nil, nil, errCrashed
 	}
 	if err := w.save(ctx, residents); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if w.crashed("save", entries) {
-		return nil, errCrashed
+		return nil, nil, errCrashed
 	}
 	return w.perform(ctx, shard, entries, residents, groups)
 }
@@ -659,7 +712,7 @@ func (w *Workers) save(ctx context.Context, residents []*resident) error {
 // acknowledged as it completes, a few at a time (see acker), so that a
 // crash repeats few answers; the rest is returned, to be acknowledged with
 // the next read. What failed stays pending.
-func (w *Workers) perform(ctx context.Context, shard int, entries []Entry, residents []*resident, groups []Entry) (*acker, error) {
+func (w *Workers) perform(ctx context.Context, shard int, entries []Entry, residents []*resident, groups []Entry) (*acker, []failure, error) {
 	ack := &acker{w: w, shard: shard, pending: len(residents) + len(groups)}
 	run := func(r *resident) {
 		if r.err = w.performResident(ctx, r); r.err == nil {
@@ -692,29 +745,52 @@ func (w *Workers) perform(ctx context.Context, shard int, entries []Entry, resid
 	}
 	wg.Wait()
 	if w.crashed("send", entries) {
-		return nil, errCrashed
+		return nil, nil, errCrashed
 	}
-	var failed []error
+	var failed []failure
 	for _, r := range residents {
 		if errors.Is(r.err, errCrashed) {
-			return nil, errCrashed
+			return nil, nil, errCrashed
 		}
 		if r.err != nil {
-			failed = append(failed, r.err)
+			failed = append(failed, failure{to: r.to, entries: r.entries, err: r.err})
 		}
 	}
-	for _, err := range groupErrs {
+	for i, err := range groupErrs {
 		if err != nil {
-			failed = append(failed, err)
+			failed = append(failed, failure{to: groups[i].To, entries: groups[i : i+1], err: err})
 		}
 	}
 	if err := ack.takeErr(); err != nil {
-		failed = append(failed, err)
+		// The work is done; its acks are kept and sent again with the next read.
+		w.opt.Log.Warn("acks failed; sent again", "shard", shard, "err", err)
 	}
-	if len(failed) > 0 {
-		return ack, fmt.Errorf("%d of the batch's residents and chats not done: %w", len(failed), errors.Join(failed...))
+	return ack, failed, nil
+}
+
+// failure is a resident's (or a chat's) part of a batch whose work did not
+// get done: their entries wait, and are tried again later, while the
+// others' go on.
+type failure struct {
+	to      string
+	entries []Entry
+	err     error
+}
+
+// failuresOf is the whole of a batch failing (Redis unreachable), resident by resident.
+func failuresOf(entries []Entry, err error) []failure {
+	var out []failure
+	at := map[string]int{}
+	for _, e := range entries {
+		i, ok := at[e.To]
+		if !ok {
+			i = len(out)
+			at[e.To] = i
+			out = append(out, failure{to: e.To, err: err})
+		}
+		out[i].entries = append(out[i].entries, e)
 	}
-	return ack, nil
+	return out
 }
 
 func (w *Workers) performResident(ctx context.Context, r *resident) error {

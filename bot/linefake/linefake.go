@@ -68,8 +68,9 @@ type Server struct {
 	mu       sync.Mutex
 	calls    []Call
 	fail     map[string][]int
-	used     map[string]bool // reply tokens used or expired
-	accepted map[string]bool // retry keys of accepted pushes
+	failTok  map[string][]int // by reply token
+	used     map[string]bool  // reply tokens used or expired
+	accepted map[string]bool  // retry keys of accepted pushes
 	light    bool
 }
 
@@ -96,6 +97,17 @@ func (s *Server) Fail(path string, statuses ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail[path] = append(s.fail[path], statuses...)
+}
+
+// FailReply makes the next replies with one reply token answer the given
+// statuses, in order: LINE failing for one resident only.
+func (s *Server) FailReply(token string, statuses ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failTok == nil {
+		s.failTok = map[string][]int{}
+	}
+	s.failTok[token] = append(s.failTok[token], statuses...)
 }
 
 // Expire makes a reply token unusable, as LINE does after about a minute.
@@ -204,6 +216,10 @@ func (s *Server) handle(r *http.Request, c *Call) (int, any) {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if q := s.failTok[req.ReplyToken]; len(q) > 0 {
+			s.failTok[req.ReplyToken] = q[1:]
+			return q[0], fail(http.StatusText(q[0]))
+		}
 		if s.used[req.ReplyToken] {
 			return http.StatusBadRequest, fail("Invalid reply token")
 		}
