@@ -153,8 +153,8 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 	renew := in.opt.LeaseTTL / 3
 	log := w.opt.Log.With("shard", shard)
 	var (
-		held     bool
-		renewAt  time.Time
+		held    bool
+		renewAt time.Time
 		// pending is where the read of this consumer's own pending entries
 		// (a previous owner's, claimed) has got to; "" once all were read.
 		pending  = "0"
