@@ -60,9 +60,13 @@ type WorkerOptions struct {
 	// batch that runs longer than a third of the lease TTL renews the lease
 	// as it goes, and stops if the lease was lost.
 	BatchTimeout time.Duration
-	// Backoff is the first pause after a failed batch (50ms when zero),
-	// doubled on each further failure up to 30s.
+	// Backoff is the first pause before a failed resident (or batch) is
+	// tried again (50ms when zero), doubled on each further failure up to 30s.
 	Backoff time.Duration
+	// AnswerTimeout bounds the sending of one resident's answers and staff
+	// work in a batch (5s when zero, LINE's retries included): a resident
+	// LINE is slow for is tried again later, and does not hold the batch.
+	AnswerTimeout time.Duration
 	// Limit is how fast a resident may write before the gentle note.
 	Limit RateLimit
 	// Now is the clock; time.Now when nil.
@@ -118,6 +122,9 @@ func NewWorkers(opt WorkerOptions) *Workers {
 	}
 	if opt.Backoff <= 0 {
 		opt.Backoff = 50 * time.Millisecond
+	}
+	if opt.AnswerTimeout <= 0 {
+		opt.AnswerTimeout = 5 * time.Second
 	}
 	if opt.Log == nil {
 		opt.Log = discard
@@ -794,6 +801,8 @@ func failuresOf(entries []Entry, err error) []failure {
 }
 
 func (w *Workers) performResident(ctx context.Context, r *resident) error {
+	ctx, cancel := context.WithTimeout(ctx, w.opt.AnswerTimeout)
+	defer cancel()
 	for _, it := range r.items {
 		if len(it.replies) > 0 {
 			token := it.token
