@@ -1,7 +1,7 @@
 # The commands a developer and CI run. `make test` is the one CI runs.
 GO ?= go
 
-.PHONY: test vet lint-flow flow-tests fuzz bench build
+.PHONY: test vet lint-flow flow-tests fuzz bench microbench build
 
 ## test: vet, the whole test suite with the race detector, and the default flow's own checks.
 ## Test artifacts (the studio's browser screenshots) are kept under $(ARTIFACTS)/_artifacts.
@@ -21,8 +21,16 @@ fuzz:
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME)
 
-## bench: the benchmarks, for ratios measured in one run
+## bench: the benchmark program (serve against its own Redis and fake LINE and
+## Slack on loopback; prints its figures against redis-benchmark's SET/s of the
+## same run), then the kill -9 test at 20,000 events. Stops by itself.
 bench:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/tsunagu ./cmd/tsunagu
+	$(GO) run ./cmd/tsunagu-bench -serve bin/tsunagu
+	$(GO) test -count=1 -run '^TestKill9MidLoad$$' -v ./cmd/tsunagu -kill.events=20000 -kill.senders=32
+
+## microbench: the Go benchmarks of single functions (a reply body, a flow step)
+microbench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 build:

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,45 +16,96 @@ import (
 	"github.com/tsunagu-city/tsunagu/flows"
 )
 
-// TypeSynthetic is the Entry type of events the service makes itself (a case
-// closed in Slack), processed in the resident's order like LINE's own.
-const TypeSynthetic = "tsunagu.event"
+// Kind says what an intake entry asks of the workers.
+type Kind uint8
 
-// Entry is one event in the intake: what the worker needs to route it, and
-// the raw LINE event JSON that the SDK parses again in the worker.
+// The kinds of entries.
+const (
+	// KindText is a text message; Text is what the resident wrote.
+	KindText Kind = iota + 1
+	// KindChoice is a quick-reply postback; Text is its data.
+	KindChoice
+	// KindEvent is anything else a resident did (follow, sticker, image…)
+	// or a synthetic event (a case closed by staff); Event names it.
+	KindEvent
+	// KindUnfollow is a resident who blocked the account: they are erased.
+	KindUnfollow
+	// KindGroup is a message or a join in a group or room: the bot says that
+	// consultations are one to one, and leaves.
+	KindGroup
+)
+
+// Entry is one event in the intake, as the webhook understood it: the SDK
+// parses a LINE event once, in the webhook, and the workers read only this.
 type Entry struct {
-	// ID is LINE's webhookEventId, or "x:<hash of key>" for synthetic events.
-	ID string
-	// Type is LINE's event type ("message", "follow"…) or TypeSynthetic.
-	Type string
+	// ID is LINE's webhookEventId, or "x:<hash of Key>" for synthetic events.
+	ID   string
+	Kind Kind
 	// Source is "user", "group" or "room"; To is that user, group or room id.
 	Source string
 	To     string
-	// Raw is the event as LINE sent it; empty for synthetic events.
-	Raw []byte
-	// Key is the caller's idempotency key and Event the input, for synthetic events.
-	Key   string
+	// Text is a message's text or a postback's data.
+	Text string
+	// Event names a KindEvent ("follow", "sticker", "case_closed"…).
 	Event flows.Event
-	// At is when the intake accepted the event.
-	At time.Time
+	// Token is the reply token, "" when the event has none.
+	Token string
+	// At is when the event happened (LINE's timestamp); it decides business
+	// hours. Recv is when the intake accepted it; it ages the reply token.
+	At, Recv time.Time
+	// Key is the caller's idempotency key of a synthetic event; the retry
+	// keys of its pushes derive from it.
+	Key string
 
 	// Set when read from the intake.
 	StreamID string
 	Shard    int
 }
 
+// entryVersion starts every encoded entry so a later layout can be told apart.
+const entryVersion = 1
+
+func (e *Entry) marshal() []byte {
+	b := make(enc, 0, 64+len(e.ID)+len(e.To)+len(e.Text)+len(e.Token)+len(e.Key))
+	b = append(b, entryVersion, byte(e.Kind))
+	b = b.str(e.ID).str(e.Source).str(e.To).str(e.Text).str(string(e.Event)).str(e.Token).str(e.Key)
+	b = b.int(e.At.UnixMilli()).int(e.Recv.UnixMilli())
+	return b
+}
+
+func unmarshalEntry(b []byte) (Entry, error) {
+	if len(b) < 2 || b[0] != entryVersion {
+		return Entry{}, errCorrupt
+	}
+	e := Entry{Kind: Kind(b[1])}
+	d := dec{b: b[2:]}
+	e.ID, e.Source, e.To, e.Text = d.str(), d.str(), d.str(), d.str()
+	e.Event, e.Token, e.Key = flows.Event(d.str()), d.str(), d.str()
+	e.At, e.Recv = time.UnixMilli(d.int()), time.UnixMilli(d.int())
+	if d.err != nil {
+		return Entry{}, d.err
+	}
+	return e, nil
+}
+
 // IntakeOptions configure NewIntake.
 type IntakeOptions struct {
 	// Prefix starts every key; "tsunagu:" when empty.
 	Prefix string
-	// Shards is the number of streams (16 when zero). A source always maps to
+	// Shards is the number of streams (8 when zero). A source always maps to
 	// the same shard and a shard is worked by one worker at a time.
 	Shards int
-	// DedupeTTL is how long a webhookEventId is remembered; 72h when zero,
-	// longer than LINE keeps redelivering.
+	// DedupeTTL is how long the events no resident record covers (groups,
+	// rooms, synthetic events) are remembered; 72h when zero, longer than
+	// LINE keeps redelivering.
 	DedupeTTL time.Duration
 	// LeaseTTL is how long a worker owns a shard without renewing; 30s when zero.
 	LeaseTTL time.Duration
+	// AddTimeout bounds one round trip storing entries; 5s when zero (LINE
+	// waits a little longer for the webhook's answer).
+	AddTimeout time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Intake is the durable queue between the webhook and the workers: Redis
@@ -62,6 +113,19 @@ type IntakeOptions struct {
 type Intake struct {
 	rdb redis.UniversalClient
 	opt IntakeOptions
+
+	// Concurrent Adds share round trips (see Add).
+	mu    sync.Mutex
+	queue []*addition
+	busy  bool
+}
+
+// addition is one Add waiting for its entries to be stored.
+type addition struct {
+	entries []Entry
+	err     error
+	done    chan struct{} // closed once stored, or failed
+	lead    chan struct{} // signalled when this caller is to write the queue
 }
 
 const group = "workers"
@@ -72,13 +136,19 @@ func NewIntake(rdb redis.UniversalClient, opt IntakeOptions) *Intake {
 		opt.Prefix = "tsunagu:"
 	}
 	if opt.Shards <= 0 {
-		opt.Shards = 16
+		opt.Shards = 8
 	}
 	if opt.DedupeTTL <= 0 {
 		opt.DedupeTTL = 72 * time.Hour
 	}
 	if opt.LeaseTTL <= 0 {
 		opt.LeaseTTL = 30 * time.Second
+	}
+	if opt.AddTimeout <= 0 {
+		opt.AddTimeout = 5 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	return &Intake{rdb: rdb, opt: opt}
 }
@@ -93,8 +163,8 @@ func (in *Intake) ShardOf(to string) int {
 	return int(h.Sum32() % uint32(in.opt.Shards))
 }
 
-// Keys of one shard share the hash tag {in:N} so that a script can touch
-// the stream and the dedupe mark together on Redis Cluster.
+// Keys of one shard share the hash tag {in:N}, so that a script can touch
+// the stream and a dedupe mark together on Redis Cluster.
 func (in *Intake) tag(shard int) string {
 	return in.opt.Prefix + "{in:" + strconv.Itoa(shard) + "}:"
 }
@@ -102,50 +172,89 @@ func (in *Intake) streamKey(shard int) string { return in.tag(shard) + "events" 
 func (in *Intake) seenKey(shard int, id string) string {
 	return in.tag(shard) + "seen:" + id
 }
-func (in *Intake) marksKey(shard int, id string) string {
-	return in.tag(shard) + "done:" + id
-}
 func (in *Intake) leaseKey(shard int) string { return in.tag(shard) + "lease" }
 
-// addScript appends the entry unless its id was seen. XADD runs before the
-// dedupe mark is set: Lua scripts are not rolled back, so if XADD fails the
-// mark does not exist and LINE's redelivery is taken; if SET fails after
-// XADD, the worst is a duplicate entry, which the worker recognises.
-var addScript = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
-redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
-return 1
-`
-
-// Add stores entries durably; it returns only when every entry is stored or
-// was already seen. An error means some may not be: the caller answers 5xx
-// so that LINE redelivers, and the dedupe marks make that safe.
+// Add stores entries durably; it returns only when every entry is stored.
+// An error means some may not be: the caller answers 5xx so that LINE
+// redelivers. A resident's event stored twice is recognised by the worker
+// from the resident's record; the rest are deduplicated here.
+//
+// Concurrent Adds share round trips: one caller writes whatever is queued
+// in one pipeline, and the Adds that come meanwhile wait and go together in
+// the next (a group commit). A busy webhook costs Redis few round trips,
+// and a quiet one waits for nothing. A waiting caller does not give up
+// early: the round trip it waits for is bounded by AddTimeout.
 func (in *Intake) Add(ctx context.Context, entries ...Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	pipe := in.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(entries))
-	for i, e := range entries {
-		shard := in.ShardOf(e.To)
-		at := e.At
-		if at.IsZero() {
-			at = time.Now()
+	a := &addition{entries: entries, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	in.mu.Lock()
+	in.queue = append(in.queue, a)
+	lead := !in.busy
+	in.busy = true
+	in.mu.Unlock()
+	if !lead {
+		select {
+		case <-a.done:
+			return a.err
+		case <-a.lead:
 		}
-		cmds[i] = pipe.Eval(ctx, addScript,
-			[]string{in.streamKey(shard), in.seenKey(shard, e.ID)},
-			in.opt.DedupeTTL.Milliseconds(),
-			"id", e.ID, "type", e.Type, "src", e.Source, "to", e.To,
-			"raw", e.Raw, "key", e.Key, "ev", string(e.Event), "at", at.UnixMilli())
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	in.write(ctx)
+	<-a.done
+	return a.err
+}
+
+// write stores what is queued, in one round trip, then hands the writing
+// on to the next caller waiting, if any.
+func (in *Intake) write(ctx context.Context) {
+	in.mu.Lock()
+	batch := in.queue
+	in.queue = nil
+	in.mu.Unlock()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.opt.AddTimeout)
+	err := in.store(wctx, batch)
+	cancel()
+	for _, a := range batch {
+		a.err = err
+		close(a.done)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.queue) == 0 {
+		in.busy = false
+		return
+	}
+	in.queue[0].lead <- struct{}{}
+}
+
+// store writes the entries of a batch of Adds in one pipeline.
+func (in *Intake) store(ctx context.Context, batch []*addition) error {
+	now := in.opt.Now()
+	err := pipelined(ctx, in.rdb, func(pipe redis.Pipeliner) error {
+		for _, a := range batch {
+			for i := range a.entries {
+				e := &a.entries[i]
+				if e.Recv.IsZero() {
+					e.Recv = now
+				}
+				if e.At.IsZero() {
+					e.At = e.Recv
+				}
+				shard := in.ShardOf(e.To)
+				if e.Kind == KindGroup || e.Key != "" {
+					pipe.EvalSha(ctx, addOnceScript.Hash(), []string{in.streamKey(shard), in.seenKey(shard, e.ID)},
+						in.opt.DedupeTTL.Milliseconds(), e.marshal())
+					continue
+				}
+				pipe.XAdd(ctx, &redis.XAddArgs{Stream: in.streamKey(shard), Values: []any{"e", e.marshal()}})
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("intake add: %w", err)
-	}
-	for _, c := range cmds {
-		if err := c.Err(); err != nil {
-			return fmt.Errorf("intake add: %w", err)
-		}
 	}
 	return nil
 }
@@ -160,8 +269,8 @@ func (in *Intake) Enqueue(ctx context.Context, userID, key string, ev flows.Even
 	}
 	sum := sha256.Sum256([]byte(key))
 	return in.Add(ctx, Entry{
-		ID: "x:" + hex.EncodeToString(sum[:12]), Type: TypeSynthetic,
-		Source: "user", To: userID, Key: key, Event: ev,
+		ID: "x:" + hex.EncodeToString(sum[:12]), Kind: KindEvent, Event: ev,
+		Source: "user", To: userID, Key: key,
 	})
 }
 
@@ -172,25 +281,11 @@ func (in *Intake) Ping(ctx context.Context) error { return in.rdb.Ping(ctx).Err(
 // stream, so entries added before the group existed are still worked.
 func (in *Intake) ensureGroup(ctx context.Context, shard int) error {
 	err := in.rdb.XGroupCreateMkStream(ctx, in.streamKey(shard), group, "0").Err()
-	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
 		return fmt.Errorf("intake group: %w", err)
 	}
 	return nil
 }
-
-// leaseScript takes a free lease or renews one the owner already holds.
-var leaseScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur == false then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 2
-end
-if cur == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`)
 
 // lease takes or renews the shard for owner: 2 when newly taken, 1 when
 // renewed, 0 when someone else holds it.
@@ -202,11 +297,6 @@ func (in *Intake) lease(ctx context.Context, shard int, owner string) (int, erro
 	return n, nil
 }
 
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)
-
 // release gives the shard up if owner still holds it.
 func (in *Intake) release(ctx context.Context, shard int, owner string) error {
 	if err := releaseScript.Run(ctx, in.rdb, []string{in.leaseKey(shard)}, owner).Err(); err != nil {
@@ -215,38 +305,49 @@ func (in *Intake) release(ctx context.Context, shard int, owner string) error {
 	return nil
 }
 
-// claim moves every pending entry of the shard to consumer. It is called
+// claim moves every pending entry of the shard to consumer and says how many. It is called
 // right after the lease was taken: the lease expiring is the timeout after
 // which a crashed worker's entries are taken over, so no idle minimum is
 // needed, and the entries keep their stream order.
-func (in *Intake) claim(ctx context.Context, shard int, consumer string) error {
-	start := "0-0"
+func (in *Intake) claim(ctx context.Context, shard int, consumer string) (int, error) {
+	start, n := "0-0", 0
 	for {
-		_, next, err := in.rdb.XAutoClaimJustID(ctx, &redis.XAutoClaimArgs{
+		ids, next, err := in.rdb.XAutoClaimJustID(ctx, &redis.XAutoClaimArgs{
 			Stream: in.streamKey(shard), Group: group, Consumer: consumer,
-			MinIdle: 0, Start: start, Count: 100,
+			MinIdle: 0, Start: start, Count: 1000,
 		}).Result()
 		if err != nil {
-			return fmt.Errorf("intake claim: %w", err)
+			return n, fmt.Errorf("intake claim: %w", err)
 		}
+		n += len(ids)
 		if next == "0-0" || next == "" {
-			return nil
+			return n, nil
 		}
 		start = next
 	}
 }
 
-// read returns the consumer's own pending entries when pending is true,
-// else new entries, oldest first, without blocking.
-func (in *Intake) read(ctx context.Context, shard int, consumer string, pending bool) ([]Entry, error) {
+// read returns up to count new entries, waiting up to block for the first;
+// or, when after is set, up to count of the consumer's own pending entries
+// with ids after it ("0" for all), without waiting. Entries come oldest
+// first. Commands that before adds to the pipeline are sent first, in the
+// same round trip (the previous batch's acks): Redis runs them at once,
+// before the read waits.
+func (in *Intake) read(ctx context.Context, shard int, consumer string, after string, count int, block time.Duration, before func(redis.Pipeliner)) ([]Entry, error) {
 	id := ">"
-	if pending {
-		id = "0"
+	if after != "" {
+		id, block = after, -1
 	}
-	res, err := in.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+	pipe := in.rdb.Pipeline()
+	if before != nil {
+		before(pipe)
+	}
+	cmd := pipe.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: group, Consumer: consumer, Streams: []string{in.streamKey(shard), id},
-		Count: 16, Block: -1,
-	}).Result()
+		Count: int64(count), Block: block,
+	})
+	_, _ = pipe.Exec(ctx)
+	res, err := cmd.Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -254,58 +355,35 @@ func (in *Intake) read(ctx context.Context, shard int, consumer string, pending 
 		return nil, fmt.Errorf("intake read: %w", err)
 	}
 	var out []Entry
+	var gone []string
 	for _, s := range res {
 		for _, m := range s.Messages {
-			if m.Values == nil {
-				// Deleted from the stream while pending: nothing left to do.
-				_ = in.rdb.XAck(ctx, in.streamKey(shard), group, m.ID).Err()
+			raw, _ := m.Values["e"].(string)
+			e, err := unmarshalEntry([]byte(raw))
+			if err != nil {
+				// Deleted from the stream while pending, or not ours to read:
+				// nothing can be done with it.
+				gone = append(gone, m.ID)
 				continue
 			}
-			out = append(out, entryFrom(m, shard))
+			e.StreamID, e.Shard = m.ID, shard
+			out = append(out, e)
 		}
+	}
+	if len(gone) > 0 {
+		pipe := in.rdb.Pipeline()
+		in.ackIDs(ctx, pipe, shard, gone)
+		_, _ = pipe.Exec(ctx)
 	}
 	return out, nil
 }
 
-func entryFrom(m redis.XMessage, shard int) Entry {
-	s := func(k string) string { v, _ := m.Values[k].(string); return v }
-	ms, _ := strconv.ParseInt(s("at"), 10, 64)
-	return Entry{
-		ID: s("id"), Type: s("type"), Source: s("src"), To: s("to"),
-		Raw: []byte(s("raw")), Key: s("key"), Event: flows.Event(s("ev")),
-		At: time.UnixMilli(ms), StreamID: m.ID, Shard: shard,
+// ackIDs adds to pipe what finishes entries: acknowledged, and deleted from
+// the stream so that the resident's words are not kept in Redis past their
+// processing.
+func (in *Intake) ackIDs(ctx context.Context, pipe redis.Pipeliner, shard int, ids []string) []redis.Cmder {
+	return []redis.Cmder{
+		pipe.XAck(ctx, in.streamKey(shard), group, ids...),
+		pipe.XDel(ctx, in.streamKey(shard), ids...),
 	}
-}
-
-// ack finishes an entry: acknowledged, and deleted from the stream so that
-// the resident's words are not kept in Redis past their processing.
-func (in *Intake) ack(ctx context.Context, e Entry) error {
-	pipe := in.rdb.TxPipeline()
-	pipe.XAck(ctx, in.streamKey(e.Shard), group, e.StreamID)
-	pipe.XDel(ctx, in.streamKey(e.Shard), e.StreamID)
-	pipe.Del(ctx, in.marksKey(e.Shard, e.ID))
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("intake ack: %w", err)
-	}
-	return nil
-}
-
-// marks returns which side effects of an entry are already done.
-func (in *Intake) marks(ctx context.Context, e Entry) (map[string]string, error) {
-	m, err := in.rdb.HGetAll(ctx, in.marksKey(e.Shard, e.ID)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("intake marks: %w", err)
-	}
-	return m, nil
-}
-
-// mark records that a side effect of an entry is done.
-func (in *Intake) mark(ctx context.Context, e Entry, step, value string) error {
-	pipe := in.rdb.TxPipeline()
-	pipe.HSet(ctx, in.marksKey(e.Shard, e.ID), step, value)
-	pipe.PExpire(ctx, in.marksKey(e.Shard, e.ID), in.opt.DedupeTTL)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("intake mark: %w", err)
-	}
-	return nil
 }

@@ -95,7 +95,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	r.handoffs = NewLogHandoffs(r.log)
-	r.hook = &Webhook{Secret: testSecret, Intake: r.intake, Log: r.log, Timeout: time.Second}
+	r.hook = &Webhook{Secret: testSecret, Intake: r.intake, Log: r.log}
 	return r
 }
 
@@ -133,7 +133,7 @@ func (r *rig) postSig(body []byte, sig string) int {
 func (r *rig) workers(owner string, crash func(string, Entry) bool) (stop func()) {
 	w := NewWorkers(WorkerOptions{
 		Intake: r.intake, Store: r.store, Flow: r.flow, LINE: r.line, Handoffs: r.handoffs,
-		Log: r.log, Workers: 2, Owner: owner, Poll: 5 * time.Millisecond,
+		Log: r.log, Owner: owner, Block: 20 * time.Millisecond, Backoff: 5 * time.Millisecond,
 	})
 	w.crash = crash
 	ctx, cancel := context.WithCancel(context.Background())

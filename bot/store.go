@@ -1,17 +1,18 @@
 // Package bot is tsunagu's LINE adapter: the webhook, the durable intake in
-// Redis, the workers that run the flow for each event, the session store and
-// the calls back to LINE.
+// Redis, the workers that run the flow for each event, the resident records
+// and the calls back to LINE.
 package bot
 
 import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,27 +24,116 @@ import (
 var ErrConflict = errors.New("session changed concurrently")
 
 // Record is what is stored for one resident: the session, its version for
-// optimistic concurrency, and what the last applied event still has to do.
+// optimistic concurrency, the events already applied to it and, until they
+// are acknowledged, what the last applied events still have to do.
 type Record struct {
 	Session flows.Session
 	// Version is 0 when nothing is stored; Save compares it and bumps it.
 	Version uint64
-	// Event is the id of the last event applied to Session. A redelivered
-	// event with this id must not be stepped again, only its Outbox finished.
-	Event string
-	// Outbox is the encoded side effects of Event (see worker.go).
+	// Outbox is the encoded side effects of the last save's events (see
+	// outbox.go); nil once they were done and acknowledged.
 	Outbox []byte
+
+	seen []seenEvent
+	rate rateState
 }
 
-// SessionStore keeps residents' records, keyed by LINE userId.
-type SessionStore interface {
-	// Load returns the resident's record; a zero Record when none is stored.
-	Load(ctx context.Context, userID string) (Record, error)
-	// Save stores rec if the stored version still equals rec.Version, and
-	// returns the new version; ErrConflict otherwise.
-	Save(ctx context.Context, userID string, rec Record) (uint64, error)
-	// Delete erases everything kept about the resident.
-	Delete(ctx context.Context, userID string) error
+// seenEvent is an event applied to the session: a hash of its id and when
+// it happened. They are kept for the length of LINE's redelivery window, so
+// that an event delivered again (a lost 200, a crash before the ack) is
+// recognised from the record that applied it; no mark per event is kept
+// anywhere else.
+type seenEvent struct {
+	id uint64
+	at uint32 // unix seconds
+}
+
+// seenCap bounds the events a record remembers: more than a resident writes
+// in LINE's redelivery window, and 12 bytes each.
+const seenCap = 64
+
+func eventHash(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
+
+// Seen reports whether the event id was applied to this record.
+func (r *Record) Seen(id string) bool {
+	h := eventHash(id)
+	for _, s := range r.seen {
+		if s.id == h {
+			return true
+		}
+	}
+	return false
+}
+
+// see records that the event was applied, forgetting events older than
+// window before at and the oldest beyond seenCap.
+func (r *Record) see(id string, at time.Time, window time.Duration) {
+	sec := uint32(max(at.Unix(), 0))
+	floor := uint32(max(at.Add(-window).Unix(), 0))
+	kept := r.seen[:0]
+	for _, s := range r.seen {
+		if s.at >= floor {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) >= seenCap {
+		kept = append(kept[:0], kept[len(kept)-seenCap+1:]...)
+	}
+	r.seen = append(kept, seenEvent{id: eventHash(id), at: sec})
+}
+
+// recordVersion starts every encoded record.
+const recordVersion = 2
+
+// marshal encodes the record's data: the session as the flow writes it
+// (it keeps its own schema version), the seen events and the rate state.
+func (r *Record) marshal() ([]byte, error) {
+	sj, err := flows.MarshalSession(r.Session)
+	if err != nil {
+		return nil, err
+	}
+	b := make(enc, 0, len(sj)+16+len(r.seen)*12)
+	b = append(b, recordVersion)
+	b = b.str(string(sj)).uint(uint64(len(r.seen)))
+	for _, s := range r.seen {
+		b = binary.LittleEndian.AppendUint64(b, s.id)
+		b = b.uint(uint64(s.at))
+	}
+	b = b.uint(uint64(r.rate.start)).uint(uint64(r.rate.count)).bool(r.rate.noted)
+	return b, nil
+}
+
+func (r *Record) unmarshal(b []byte) error {
+	if len(b) == 0 || b[0] != recordVersion {
+		return errCorrupt
+	}
+	d := dec{b: b[1:]}
+	sj := d.str()
+	n := d.count()
+	r.seen = make([]seenEvent, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		if len(d.b) < 8 {
+			d.err = errCorrupt
+			break
+		}
+		id := binary.LittleEndian.Uint64(d.b)
+		d.b = d.b[8:]
+		r.seen = append(r.seen, seenEvent{id: id, at: uint32(d.uint())})
+	}
+	r.rate = rateState{start: uint32(d.uint()), count: uint32(d.uint()), noted: d.bool()}
+	if d.err != nil {
+		return d.err
+	}
+	s, err := flows.UnmarshalSession([]byte(sj))
+	if err != nil {
+		return err
+	}
+	r.Session = s
+	return nil
 }
 
 // RedisStoreOptions configure NewRedisStore.
@@ -57,8 +147,10 @@ type RedisStoreOptions struct {
 	Retention time.Duration
 }
 
-// RedisStore is the SessionStore on Redis (single node, Sentinel or Cluster):
-// one hash per resident at <prefix>{r:<hmac>}:session.
+// RedisStore keeps residents' records on Redis (single node, Sentinel or
+// Cluster): one small hash per resident at <prefix>{r:<hmac>}:session, with
+// the version (v), the data (d) and, only while side effects are pending,
+// the outbox (o).
 type RedisStore struct {
 	rdb redis.UniversalClient
 	opt RedisStoreOptions
@@ -87,111 +179,105 @@ func (s *RedisStore) key(userID string) string {
 	return s.opt.Prefix + ResidentTag(s.opt.Secret, userID) + ":session"
 }
 
-// Load implements SessionStore.
+// Load returns the resident's record; a zero Record when none is stored.
 func (s *RedisStore) Load(ctx context.Context, userID string) (Record, error) {
-	m, err := s.rdb.HGetAll(ctx, s.key(userID)).Result()
+	recs, err := s.loadAll(ctx, []string{userID})
 	if err != nil {
-		return Record{}, fmt.Errorf("load session: %w", err)
+		return Record{}, err
 	}
+	return recs[0], nil
+}
+
+// loadAll reads the records of several residents in one round trip.
+func (s *RedisStore) loadAll(ctx context.Context, users []string) ([]Record, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(users))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, u := range users {
+			cmds[i] = pipe.HGetAll(ctx, s.key(u))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load sessions: %w", err)
+	}
+	recs := make([]Record, len(users))
+	for i, c := range cmds {
+		if err := decodeRecord(c.Val(), &recs[i]); err != nil {
+			return nil, fmt.Errorf("load session: %w", err)
+		}
+	}
+	return recs, nil
+}
+
+// decodeRecord reads a stored hash. A record written by an earlier version
+// (fields s, e and o) is read too: its last event counts as seen, and its
+// outbox, which that version never cleared, is dropped.
+func decodeRecord(m map[string]string, rec *Record) error {
 	if len(m) == 0 {
-		return Record{}, nil
+		return nil
 	}
 	v, err := strconv.ParseUint(m["v"], 10, 64)
 	if err != nil {
-		return Record{}, fmt.Errorf("load session: bad version: %w", err)
+		return fmt.Errorf("bad version: %w", err)
 	}
-	rec := Record{Version: v, Event: m["e"], Outbox: []byte(m["o"])}
-	if len(rec.Outbox) == 0 {
-		rec.Outbox = nil
+	rec.Version = v
+	if d, ok := m["d"]; ok {
+		if err := rec.unmarshal([]byte(d)); err != nil {
+			return err
+		}
+		if o := m["o"]; o != "" {
+			rec.Outbox = []byte(o)
+		}
+		return nil
 	}
 	if sj := m["s"]; sj != "" {
 		if rec.Session, err = flows.UnmarshalSession([]byte(sj)); err != nil {
-			return Record{}, fmt.Errorf("load session: %w", err)
+			return err
 		}
 	}
-	return rec, nil
+	if e := m["e"]; e != "" {
+		rec.seen = []seenEvent{{id: eventHash(e), at: uint32(time.Now().Unix())}}
+	}
+	return nil
 }
 
-// saveScript replaces the whole record only if its version is unchanged, so
-// no field of an older record survives (an erased session stays erased).
-var saveScript = redis.NewScript(`
-local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if v ~= tonumber(ARGV[1]) then return -1 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[2], 'e', ARGV[3], 'o', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return v + 1
-`)
+// saveTo adds to pipe the compare-and-set of the resident's record: it is
+// stored, with outbox, only if the stored version still equals rec.Version.
+// The command's value is the new version, or -1 on a conflict.
+func (s *RedisStore) saveTo(ctx context.Context, pipe redis.Pipeliner, userID string, rec *Record, outbox []byte) (*redis.Cmd, error) {
+	data, err := rec.marshal()
+	if err != nil {
+		return nil, fmt.Errorf("save session: %w", err)
+	}
+	return pipe.EvalSha(ctx, saveScript.Hash(), []string{s.key(userID)},
+		rec.Version, data, outbox, s.opt.Retention.Milliseconds()), nil
+}
 
-// Save implements SessionStore.
+// finishTo adds to pipe what ends a save's work: its outbox is dropped, or
+// with erase the whole record is deleted, if the record is still at version.
+func (s *RedisStore) finishTo(ctx context.Context, pipe redis.Pipeliner, userID string, version uint64, erase bool) redis.Cmder {
+	flag := "0"
+	if erase {
+		flag = "1"
+	}
+	return pipe.EvalSha(ctx, finishScript.Hash(), []string{s.key(userID)}, version, flag)
+}
+
+// Save stores rec if the stored version still equals rec.Version, and
+// returns the new version; ErrConflict otherwise.
 func (s *RedisStore) Save(ctx context.Context, userID string, rec Record) (uint64, error) {
-	sj, err := flows.MarshalSession(rec.Session)
+	var cmd *redis.Cmd
+	err := pipelined(ctx, s.rdb, func(pipe redis.Pipeliner) error {
+		var err error
+		cmd, err = s.saveTo(ctx, pipe, userID, &rec, rec.Outbox)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("save session: %w", err)
 	}
-	n, err := saveScript.Run(ctx, s.rdb, []string{s.key(userID)},
-		rec.Version, sj, rec.Event, rec.Outbox, s.opt.Retention.Milliseconds()).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("save session: %w", err)
-	}
+	n, _ := cmd.Int64()
 	if n < 0 {
 		return 0, ErrConflict
 	}
 	return uint64(n), nil
-}
-
-// Delete implements SessionStore.
-func (s *RedisStore) Delete(ctx context.Context, userID string) error {
-	if err := s.rdb.Del(ctx, s.key(userID)).Err(); err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	return nil
-}
-
-// MemoryStore is a SessionStore in memory, for `tsunagu chat` and tests that
-// are not about Redis. It keeps records until deleted.
-type MemoryStore struct {
-	mu   sync.Mutex
-	recs map[string]Record
-}
-
-// NewMemoryStore returns an empty in-memory store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{recs: map[string]Record{}} }
-
-// Load implements SessionStore.
-func (m *MemoryStore) Load(_ context.Context, userID string) (Record, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rec := m.recs[userID]
-	// Copy slices so callers cannot change what is stored behind the lock.
-	rec.Session.Chosen = append([]string(nil), rec.Session.Chosen...)
-	rec.Session.Choices = append([]string(nil), rec.Session.Choices...)
-	rec.Session.Recent = append([]string(nil), rec.Session.Recent...)
-	rec.Outbox = append([]byte(nil), rec.Outbox...)
-	return rec, nil
-}
-
-// Save implements SessionStore.
-func (m *MemoryStore) Save(_ context.Context, userID string, rec Record) (uint64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.recs[userID].Version != rec.Version {
-		return 0, ErrConflict
-	}
-	rec.Version++
-	rec.Session.V = flows.SessionVersion
-	rec.Session.Chosen = append([]string(nil), rec.Session.Chosen...)
-	rec.Session.Choices = append([]string(nil), rec.Session.Choices...)
-	rec.Session.Recent = append([]string(nil), rec.Session.Recent...)
-	rec.Outbox = append([]byte(nil), rec.Outbox...)
-	m.recs[userID] = rec
-	return rec.Version, nil
-}
-
-// Delete implements SessionStore.
-func (m *MemoryStore) Delete(_ context.Context, userID string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.recs, userID)
-	return nil
 }

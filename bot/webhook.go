@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
+
+	"github.com/tsunagu-city/tsunagu/flows"
 )
 
 // MaxBody is the largest webhook body accepted. LINE batches are far
@@ -28,17 +29,31 @@ type Webhook struct {
 	Intake *Intake
 	// Log receives event types and ids, never user ids or texts.
 	Log *slog.Logger
-	// Timeout bounds storing a batch; 5s when zero (LINE waits a little longer).
-	Timeout time.Duration
 }
 
-// ServeHTTP checks the signature on the raw body, parses the events with
-// the SDK and stores those the workers act on before answering 200. It
-// answers 503 when they cannot be stored, so LINE delivers them again.
+// discard is the logger of a caller that gave none.
+var discard = slog.New(slog.DiscardHandler)
+
+// Body is implemented by a request body already read into memory (the
+// server's bounded body reader does so); the webhook then uses the bytes
+// without copying them.
+type Body interface{ Bytes() []byte }
+
+// ServeHTTP refuses a request without a signature before reading its body,
+// checks the signature on the raw body, turns the events into intake
+// entries and stores them before answering 200. It answers 503 when they
+// cannot be stored, so LINE delivers them again.
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.Log
 	if log == nil {
-		log = slog.Default()
+		log = discard
+	}
+	sig := r.Header.Get("X-Line-Signature")
+	if sig == "" {
+		log.Warn("webhook without signature")
+		w.Header().Set("Connection", "close")
+		http.Error(w, "missing X-Line-Signature", http.StatusUnauthorized)
+		return
 	}
 	body, err := readBody(w, r)
 	if err != nil {
@@ -48,12 +63,6 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Error(w, "cannot read body", http.StatusBadRequest)
-		return
-	}
-	sig := r.Header.Get("X-Line-Signature")
-	if sig == "" {
-		log.Warn("webhook without signature")
-		http.Error(w, "missing X-Line-Signature", http.StatusBadRequest)
 		return
 	}
 	if !webhook.ValidateSignature(h.Secret, sig, body) {
@@ -67,13 +76,8 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad body", http.StatusBadRequest)
 		return
 	}
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	if err := h.Intake.Add(ctx, entries...); err != nil {
+	// Storing is bounded by the intake's AddTimeout.
+	if err := h.Intake.Add(r.Context(), entries...); err != nil {
 		log.Error("webhook events not stored; LINE will redeliver", "events", len(entries), "err", err)
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
@@ -83,47 +87,118 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	defer r.Body.Close()
+	if b, ok := r.Body.(Body); ok {
+		if len(b.Bytes()) > MaxBody {
+			return nil, &http.MaxBytesError{Limit: MaxBody}
+		}
+		return b.Bytes(), nil
+	}
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-}
-
-// handled are the event types the workers act on; every other type LINE
-// sends is logged here and skipped without touching Redis.
-var handled = map[string]bool{
-	"message": true, "postback": true, "follow": true, "unfollow": true, "join": true,
 }
 
 // ParseEvents turns a verified webhook body into intake entries. Each event
 // is parsed on its own with the SDK so that one odd event cannot cost the
 // rest of the batch; events that are not acted on are logged (type only).
 func ParseEvents(body []byte, log *slog.Logger) ([]Entry, error) {
+	if log == nil {
+		log = discard
+	}
 	var req struct {
 		Events []json.RawMessage `json:"events"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, fmt.Errorf("parse webhook: %w", err)
 	}
-	var out []Entry
+	out := make([]Entry, 0, len(req.Events))
 	for _, raw := range req.Events {
 		ev, err := webhook.UnmarshalEvent(raw)
 		if err != nil {
 			log.Warn("webhook event skipped: not understood", "type", rawType(raw), "err", errors.New("sdk parse error"))
 			continue
 		}
-		typ := ev.GetType()
-		if _, unknown := ev.(webhook.UnknownEvent); unknown || !handled[typ] {
-			log.Info("webhook event skipped", "type", typ)
+		e, ok := entryOf(ev, raw)
+		if !ok {
+			log.Info("webhook event skipped", "type", ev.GetType())
 			continue
 		}
-		id, src := eventMeta(ev, raw)
-		e := Entry{ID: id, Type: typ, Raw: raw}
-		e.Source, e.To = source(src)
 		if e.To == "" {
-			log.Info("webhook event skipped: no source", "type", typ)
+			log.Info("webhook event skipped: no source", "type", ev.GetType())
 			continue
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// entryOf reads what the workers need from one SDK event. It reports false
+// for the event types the workers do not act on.
+func entryOf(ev webhook.EventInterface, raw []byte) (Entry, bool) {
+	var (
+		e   Entry
+		src webhook.SourceInterface
+		ts  int64
+	)
+	switch ev := ev.(type) {
+	case webhook.MessageEvent:
+		e.ID, src, ts, e.Token = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken
+		e.Kind, e.Text, e.Event = messageKind(ev.Message)
+	case webhook.PostbackEvent:
+		e.ID, src, ts, e.Token = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken
+		e.Kind = KindChoice
+		if ev.Postback != nil {
+			e.Text = ev.Postback.Data
+		}
+	case webhook.FollowEvent:
+		e.ID, src, ts, e.Token = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken
+		e.Kind, e.Event = KindEvent, flows.EventFollow
+	case webhook.UnfollowEvent:
+		e.ID, src, ts = ev.WebhookEventId, ev.Source, ev.Timestamp
+		e.Kind = KindUnfollow
+	case webhook.JoinEvent:
+		e.ID, src, ts, e.Token = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken
+		e.Kind = KindGroup
+	default:
+		return Entry{}, false
+	}
+	e.Source, e.To = source(src)
+	if e.Source == "group" || e.Source == "room" {
+		if e.Kind == KindUnfollow {
+			return Entry{}, false
+		}
+		e.Kind, e.Text, e.Event = KindGroup, "", ""
+	}
+	if ts > 0 {
+		e.At = time.UnixMilli(ts)
+	}
+	if e.ID == "" || len(e.ID) > 64 {
+		// LINE always sends an id; an event without one is keyed by its
+		// content so that a redelivery is still recognised.
+		sum := sha256.Sum256(raw)
+		e.ID = "h:" + hex.EncodeToString(sum[:16])
+	}
+	return e, true
+}
+
+// messageKind maps a LINE message to what the flow reads; a message type the
+// SDK does not know still reaches the flow, as a non-text event.
+func messageKind(m webhook.MessageContentInterface) (Kind, string, flows.Event) {
+	switch m := m.(type) {
+	case webhook.TextMessageContent:
+		return KindText, m.Text, ""
+	case webhook.StickerMessageContent:
+		return KindEvent, "", flows.EventSticker
+	case webhook.ImageMessageContent:
+		return KindEvent, "", flows.EventImage
+	case webhook.VideoMessageContent:
+		return KindEvent, "", flows.EventVideo
+	case webhook.AudioMessageContent:
+		return KindEvent, "", flows.EventAudio
+	case webhook.FileMessageContent:
+		return KindEvent, "", flows.EventFile
+	case webhook.LocationMessageContent:
+		return KindEvent, "", flows.EventLocation
+	}
+	return KindEvent, "", flows.Event("message")
 }
 
 // rawType reads an event's type without trusting the rest of it.
@@ -136,30 +211,6 @@ func rawType(raw json.RawMessage) string {
 		return t.Type[:40]
 	}
 	return t.Type
-}
-
-// eventMeta reads what the SDK's event types share but do not expose through
-// one interface: the webhookEventId and the source. LINE always sends an id;
-// an event without one is keyed by its content so that a redelivery is
-// still recognised.
-func eventMeta(ev webhook.EventInterface, raw []byte) (id string, src webhook.SourceInterface) {
-	switch e := ev.(type) {
-	case webhook.MessageEvent:
-		id, src = e.WebhookEventId, e.Source
-	case webhook.PostbackEvent:
-		id, src = e.WebhookEventId, e.Source
-	case webhook.FollowEvent:
-		id, src = e.WebhookEventId, e.Source
-	case webhook.UnfollowEvent:
-		id, src = e.WebhookEventId, e.Source
-	case webhook.JoinEvent:
-		id, src = e.WebhookEventId, e.Source
-	}
-	if id == "" || len(id) > 64 {
-		sum := sha256.Sum256(raw)
-		id = "h:" + hex.EncodeToString(sum[:16])
-	}
-	return id, src
 }
 
 // source says where an event came from: "user", "group" or "room", and that id.

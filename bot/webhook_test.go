@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -26,7 +27,7 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 		sig  string
 		want int
 	}{
-		{"missing signature", body, "", http.StatusBadRequest},
+		{"missing signature", body, "", http.StatusUnauthorized},
 		{"wrong signature", body, sign("another-secret", body), http.StatusUnauthorized},
 		{"not base64", body, "%%%", http.StatusUnauthorized},
 		{"signature of another body", body, sign(testSecret, []byte("{}")), http.StatusUnauthorized},
@@ -154,13 +155,20 @@ func TestParseEventsSkipsWhatIsNotActedOn(t *testing.T) {
 	}
 	got := map[string]int{}
 	for _, e := range entries {
-		got[e.Type+"/"+e.Source]++
-		if e.ID == "" || e.To == "" || len(e.Raw) == 0 {
+		got[fmt.Sprintf("%d/%s/%s", e.Kind, e.Source, e.Event)]++
+		if e.ID == "" || e.To == "" || e.At.IsZero() {
 			t.Errorf("incomplete entry %+v", e)
 		}
 	}
-	want := map[string]int{"message/user": 8, "message/group": 1, "message/room": 1, "follow/user": 1,
-		"unfollow/user": 1, "join/group": 1, "postback/user": 1}
+	want := map[string]int{
+		fmt.Sprintf("%d/user/", KindText): 1, fmt.Sprintf("%d/user/", KindChoice): 1,
+		fmt.Sprintf("%d/user/image", KindEvent): 1, fmt.Sprintf("%d/user/video", KindEvent): 1,
+		fmt.Sprintf("%d/user/audio", KindEvent): 1, fmt.Sprintf("%d/user/file", KindEvent): 1,
+		fmt.Sprintf("%d/user/location", KindEvent): 1, fmt.Sprintf("%d/user/sticker", KindEvent): 1,
+		fmt.Sprintf("%d/user/message", KindEvent): 1, fmt.Sprintf("%d/user/follow", KindEvent): 1,
+		fmt.Sprintf("%d/user/", KindUnfollow): 1,
+		fmt.Sprintf("%d/group/", KindGroup):   2, fmt.Sprintf("%d/room/", KindGroup): 1,
+	}
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("%s: %d entries, want %d", k, got[k], n)
@@ -168,6 +176,9 @@ func TestParseEventsSkipsWhatIsNotActedOn(t *testing.T) {
 	}
 	if len(entries) != 14 {
 		t.Errorf("%d entries, want 14: %v", len(entries), got)
+	}
+	if e := entries[0]; e.Text != "こんにちは" || e.Token != "rt-1" || e.At.UnixMilli() != 1767225600001 {
+		t.Errorf("text entry %+v: want its text, reply token and time", e)
 	}
 	for _, typ := range []string{"unsend", "memberJoined", "memberLeft", "leave", "videoPlayComplete", "beacon",
 		"accountLink", "membership", "module", "activated", "deactivated", "botSuspended", "botResumed",
@@ -195,8 +206,8 @@ func FuzzWebhook(f *testing.F) {
 	opt, _ := redis.ParseURL(env.URL)
 	rdb := redis.NewClient(opt)
 	f.Cleanup(func() { _ = rdb.Close() })
-	h := &Webhook{Secret: testSecret, Intake: NewIntake(rdb, IntakeOptions{Prefix: env.Prefix, Shards: 2}),
-		Log: slog.New(slog.DiscardHandler), Timeout: 300 * time.Millisecond}
+	h := &Webhook{Secret: testSecret, Intake: NewIntake(rdb, IntakeOptions{Prefix: env.Prefix, Shards: 2, AddTimeout: 300 * time.Millisecond}),
+		Log: slog.New(slog.DiscardHandler)}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptestRequest(body)
 		rec := httptestRecorder()

@@ -38,13 +38,35 @@ type Config struct {
 	// FlowPath is a flow file or folder (TSUNAGU_FLOW); empty means the
 	// embedded default flow.
 	FlowPath string
-	// Workers is how many goroutines process the intake (TSUNAGU_WORKERS).
-	Workers int
 	// Shards is how many intake streams residents are spread over
 	// (TSUNAGU_SHARDS). A resident always lands in the same shard, and a shard
 	// is worked by one worker at a time, which keeps each resident's events in
-	// order. Changing it reorders only events still waiting during a restart.
+	// order; each process runs one worker per shard. Changing it reorders
+	// only events still waiting during a restart.
 	Shards int
+	// ResidentLimit and ResidentPer are how fast a resident may write
+	// (TSUNAGU_RESIDENT_LIMIT events per TSUNAGU_RESIDENT_PER) before they
+	// get one gentle note; their words are never dropped, only merged into
+	// fewer relays. A limit of 0 turns the note off.
+	ResidentLimit int
+	ResidentPer   time.Duration
+	// LineSenders bounds the calls in flight to LINE (TSUNAGU_LINE_SENDERS);
+	// as many idle connections to LINE are kept.
+	LineSenders int
+	// HTTPReadTimeout bounds reading a whole request, headers and body
+	// (TSUNAGU_HTTP_READ_TIMEOUT): a client that sends slowly is cut off.
+	HTTPReadTimeout time.Duration
+	// HTTPWriteTimeout bounds writing the answer (TSUNAGU_HTTP_WRITE_TIMEOUT).
+	HTTPWriteTimeout time.Duration
+	// HTTPIdleTimeout closes a keep-alive connection left idle this long
+	// (TSUNAGU_HTTP_IDLE_TIMEOUT).
+	HTTPIdleTimeout time.Duration
+	// HTTPMaxHeaderBytes bounds a request's headers (TSUNAGU_HTTP_MAX_HEADER_BYTES).
+	HTTPMaxHeaderBytes int
+	// BodyBudget bounds the request bodies being read at once, in bytes
+	// (TSUNAGU_BODY_BUDGET_MB, in MiB): past it a request is answered 503
+	// before its body is read, and LINE delivers it again.
+	BodyBudget int64
 	// Retention is how long a resident's session is kept after their last
 	// message (TSUNAGU_RETENTION, a Go duration such as "720h").
 	Retention time.Duration
@@ -55,6 +77,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogFormat is "json" (default) or "text" (LOG_FORMAT).
 	LogFormat string
+	// PprofAddr, when set, serves Go's profiler (net/http/pprof) on this
+	// address, apart from the public one (TSUNAGU_PPROF_ADDR, e.g.
+	// "127.0.0.1:6060"); empty by default.
+	PprofAddr string
 
 	// SlackBotToken is the bot's xoxb- token (SLACK_BOT_TOKEN, required):
 	// without Slack, handoffs would reach no one.
@@ -85,12 +111,21 @@ type Config struct {
 // Defaults returns the configuration used when a variable is unset.
 func Defaults() Config {
 	return Config{
-		LineAPIBaseURL:  "https://api.line.me",
-		RedisURL:        "redis://127.0.0.1:6379/0",
-		KeyPrefix:       "tsunagu:",
-		Addr:            ":8080",
-		Workers:         4,
-		Shards:          16,
+		LineAPIBaseURL: "https://api.line.me",
+		RedisURL:       "redis://127.0.0.1:6379/0",
+		KeyPrefix:      "tsunagu:",
+		Addr:           ":8080",
+		Shards:         8,
+		ResidentLimit:  12,
+		ResidentPer:    time.Minute,
+		LineSenders:    64,
+
+		HTTPReadTimeout:    10 * time.Second,
+		HTTPWriteTimeout:   15 * time.Second,
+		HTTPIdleTimeout:    60 * time.Second,
+		HTTPMaxHeaderBytes: 32 << 10,
+		BodyBudget:         32 << 20,
+
 		Retention:       30 * 24 * time.Hour,
 		ClaimAfter:      30 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
@@ -152,12 +187,22 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("TSUNAGU_KEY_PREFIX", &c.KeyPrefix)
 	str("ADDR", &c.Addr)
 	str("TSUNAGU_FLOW", &c.FlowPath)
-	num("TSUNAGU_WORKERS", &c.Workers, 1)
 	num("TSUNAGU_SHARDS", &c.Shards, 1)
+	num("TSUNAGU_RESIDENT_LIMIT", &c.ResidentLimit, 0)
+	dur("TSUNAGU_RESIDENT_PER", &c.ResidentPer)
+	num("TSUNAGU_LINE_SENDERS", &c.LineSenders, 1)
+	dur("TSUNAGU_HTTP_READ_TIMEOUT", &c.HTTPReadTimeout)
+	dur("TSUNAGU_HTTP_WRITE_TIMEOUT", &c.HTTPWriteTimeout)
+	dur("TSUNAGU_HTTP_IDLE_TIMEOUT", &c.HTTPIdleTimeout)
+	num("TSUNAGU_HTTP_MAX_HEADER_BYTES", &c.HTTPMaxHeaderBytes, 1024)
+	budget := int(c.BodyBudget >> 20)
+	num("TSUNAGU_BODY_BUDGET_MB", &budget, 1)
+	c.BodyBudget = int64(budget) << 20
 	dur("TSUNAGU_RETENTION", &c.Retention)
 	dur("TSUNAGU_CLAIM_AFTER", &c.ClaimAfter)
 	dur("TSUNAGU_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	str("LOG_FORMAT", &c.LogFormat)
+	str("TSUNAGU_PPROF_ADDR", &c.PprofAddr)
 	required("SLACK_BOT_TOKEN", &c.SlackBotToken)
 	str("SLACK_SIGNING_SECRET", &c.SlackSigningSecret)
 	str("SLACK_API_BASE_URL", &c.SlackAPIBaseURL)

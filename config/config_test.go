@@ -38,21 +38,27 @@ func TestFromEnv(t *testing.T) {
 			if c.Addr != ":8080" || c.RedisURL != "redis://127.0.0.1:6379/0" || c.LineAPIBaseURL != "https://api.line.me" {
 				t.Errorf("defaults not applied: %+v", c)
 			}
-			if c.Retention != 30*24*time.Hour || c.Workers != d.Workers || c.LogFormat != "json" || c.FlowPath != "" {
+			if c.Retention != 30*24*time.Hour || c.Shards != d.Shards || c.LogFormat != "json" || c.FlowPath != "" ||
+				c.ResidentLimit != 12 || c.BodyBudget != 32<<20 || c.HTTPIdleTimeout != time.Minute {
 				t.Errorf("defaults not applied: %+v", c)
 			}
 		}},
 		{name: "missing secrets", env: map[string]string{}, wantErr: []string{"LINE_CHANNEL_SECRET is required", "LINE_CHANNEL_ACCESS_TOKEN is required"}},
-		{name: "overrides", env: with("ADDR", "127.0.0.1:9", "TSUNAGU_WORKERS", "8", "TSUNAGU_RETENTION", "48h",
-			"TSUNAGU_FLOW", "/etc/flow", "LOG_FORMAT", "text", "LINE_API_BASE_URL", "http://127.0.0.1:1"),
+		{name: "overrides", env: with("ADDR", "127.0.0.1:9", "TSUNAGU_SHARDS", "8", "TSUNAGU_RETENTION", "48h",
+			"TSUNAGU_FLOW", "/etc/flow", "LOG_FORMAT", "text", "LINE_API_BASE_URL", "http://127.0.0.1:1",
+			"TSUNAGU_RESIDENT_LIMIT", "0", "TSUNAGU_RESIDENT_PER", "10s", "TSUNAGU_BODY_BUDGET_MB", "8",
+			"TSUNAGU_HTTP_READ_TIMEOUT", "2s", "TSUNAGU_HTTP_IDLE_TIMEOUT", "5s", "TSUNAGU_LINE_SENDERS", "16"),
 			check: func(t *testing.T, c Config) {
-				if c.Addr != "127.0.0.1:9" || c.Workers != 8 || c.Retention != 48*time.Hour || c.FlowPath != "/etc/flow" ||
-					c.LogFormat != "text" || c.LineAPIBaseURL != "http://127.0.0.1:1" {
+				if c.Addr != "127.0.0.1:9" || c.Shards != 8 || c.Retention != 48*time.Hour || c.FlowPath != "/etc/flow" ||
+					c.LogFormat != "text" || c.LineAPIBaseURL != "http://127.0.0.1:1" || c.ResidentLimit != 0 ||
+					c.ResidentPer != 10*time.Second || c.BodyBudget != 8<<20 || c.HTTPReadTimeout != 2*time.Second ||
+					c.HTTPIdleTimeout != 5*time.Second || c.LineSenders != 16 {
 					t.Errorf("overrides not applied: %+v", c)
 				}
 			}},
-		{name: "bad workers", env: with("TSUNAGU_WORKERS", "zero"), wantErr: []string{"TSUNAGU_WORKERS"}},
-		{name: "zero workers", env: with("TSUNAGU_WORKERS", "0"), wantErr: []string{"TSUNAGU_WORKERS"}},
+		{name: "bad shards", env: with("TSUNAGU_SHARDS", "zero"), wantErr: []string{"TSUNAGU_SHARDS"}},
+		{name: "zero shards", env: with("TSUNAGU_SHARDS", "0"), wantErr: []string{"TSUNAGU_SHARDS"}},
+		{name: "no body budget", env: with("TSUNAGU_BODY_BUDGET_MB", "0"), wantErr: []string{"TSUNAGU_BODY_BUDGET_MB"}},
 		{name: "bad retention", env: with("TSUNAGU_RETENTION", "30 days"), wantErr: []string{"TSUNAGU_RETENTION"}},
 		{name: "bad log format", env: with("LOG_FORMAT", "xml"), wantErr: []string{"LOG_FORMAT"}},
 		{name: "bad base url", env: with("LINE_API_BASE_URL", "api.line.me"), wantErr: []string{"LINE_API_BASE_URL"}},

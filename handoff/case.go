@@ -3,9 +3,11 @@ package handoff
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +38,9 @@ type Post struct {
 // that nothing rendered from a Case can carry the userId.
 type Case struct {
 	ID string `json:"id"`
+	// Key is the idempotency key the case was opened with: opening again
+	// with it finds this case.
+	Key string `json:"key,omitempty"`
 	// Categories are the needs found, best first; Categories[0] is the home team
 	// until a transfer changes Home.
 	Categories []string `json:"cats"`
@@ -81,19 +86,26 @@ type Case struct {
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // idLen is 5 characters: 32^5 ≈ 33 million IDs, short enough to say aloud;
-// collisions are caught by SET NX and a new ID drawn.
+// a collision with a kept case is caught when the case is stored, and the
+// next candidate taken.
 const idLen = 5
 
-func newCaseID() (string, error) {
-	var b [idLen]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("case id: %w", err)
+// caseIDFor is the attempt-th candidate id of the case opened with key. It
+// is drawn from a hash of the key, not from anything about the resident,
+// so that opening again with the same key after a crash walks the same
+// candidates and finds the case already stored; with no key it is random.
+func caseIDFor(key string, attempt int) string {
+	var b [32]byte
+	if key == "" {
+		_, _ = rand.Read(b[:])
+	} else {
+		b = sha256.Sum256([]byte("tsunagu/case/" + key + "#" + strconv.Itoa(attempt)))
 	}
 	out := make([]byte, idLen)
-	for i, v := range b {
-		out[i] = crockford[int(v)%32]
+	for i := range out {
+		out[i] = crockford[int(b[i])%32]
 	}
-	return string(out), nil
+	return string(out)
 }
 
 // NormalizeCaseID reads a case ID as staff may type it: lower case, with
@@ -117,46 +129,52 @@ func NormalizeCaseID(s string) (string, bool) {
 type store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	now    func() time.Time
 }
 
 var errNoCase = errors.New("no such case")
 
 func (s *store) caseKey(id string) string     { return s.prefix + "case:{" + id + "}" }
 func (s *store) residentKey(id string) string { return s.prefix + "case:{" + id + "}:resident" }
-func (s *store) lockKey(id string) string     { return s.prefix + "case:{" + id + "}:posting" }
 func (s *store) doneKey(id, key string) string {
 	return s.prefix + "case:{" + id + "}:done:" + key
 }
-func (s *store) openKey(key string) string { return s.prefix + "open:" + key }
 func (s *store) threadKey(channel, ts string) string {
 	return s.prefix + "thread:" + channel + ":" + ts
 }
 
-// create stores a new case under a fresh ID and links it to the resident.
-func (s *store) create(ctx context.Context, c *Case, userID string) error {
-	for range 8 {
-		id, err := newCaseID()
-		if err != nil {
-			return err
-		}
-		c.ID = id
+// createScript stores a case and its link to the resident unless the id is
+// taken: 1 when stored, 2 when a case opened with the same key is there
+// already, 0 when another case holds the id.
+var createScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, c = pcall(cjson.decode, cur)
+  if ok and ARGV[3] ~= '' and c['key'] == ARGV[3] then return 2 end
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`)
+
+// create stores a new case (c.ID is set) and links it to the resident. It
+// reports false when the case opened with c.Key was stored already.
+func (s *store) create(ctx context.Context, c *Case, userID string) (bool, error) {
+	for attempt := range 8 {
+		c.ID = caseIDFor(c.Key, attempt)
 		b, err := json.Marshal(c)
 		if err != nil {
-			return fmt.Errorf("encode case: %w", err)
+			return false, fmt.Errorf("encode case: %w", err)
 		}
-		ok, err := s.rdb.SetNX(ctx, s.caseKey(id), b, 0).Result()
+		n, err := createScript.Run(ctx, s.rdb, []string{s.caseKey(c.ID), s.residentKey(c.ID)}, b, userID, c.Key).Int()
 		if err != nil {
-			return fmt.Errorf("create case: %w", err)
+			return false, fmt.Errorf("create case: %w", err)
 		}
-		if !ok {
-			continue
+		if n > 0 {
+			return n == 1, nil
 		}
-		if err := s.rdb.Set(ctx, s.residentKey(id), userID, 0).Err(); err != nil {
-			return fmt.Errorf("link case to resident: %w", err)
-		}
-		return nil
 	}
-	return errors.New("create case: no free case id after 8 draws")
+	return false, errors.New("create case: no free case id after 8 draws")
 }
 
 func (s *store) get(ctx context.Context, id string) (*Case, error) {
@@ -196,7 +214,7 @@ func (s *store) update(ctx context.Context, id string, fn func(*Case) error) (*C
 			if err := fn(&c); err != nil {
 				return err
 			}
-			c.Updated = time.Now()
+			c.Updated = s.now()
 			nb, err := json.Marshal(&c)
 			if err != nil {
 				return err

@@ -39,9 +39,6 @@ type Config struct {
 	// FollowUps are the check-in delays offered on the card (1日, 3日, 1週間
 	// by default); a check-in lands at the next business hour after the delay.
 	FollowUps []FollowUp
-	// Workers is how many goroutines process queued Slack work (1 by default:
-	// one worker keeps two quick staff replies in the order they were written).
-	Workers int
 	// PollInterval is how often due escalations and check-ins are looked
 	// for, and how long a worker blocks on an empty queue (1 second by default).
 	PollInterval time.Duration
@@ -85,9 +82,6 @@ func (c Config) withDefaults() Config {
 			{Label: "3日後", After: 72 * time.Hour},
 			{Label: "1週間後", After: 7 * 24 * time.Hour},
 		}
-	}
-	if c.Workers <= 0 {
-		c.Workers = 1
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = time.Second

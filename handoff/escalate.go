@@ -3,7 +3,6 @@ package handoff
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 )
 
@@ -57,7 +56,7 @@ func (s *Service) handleEscalation(ctx context.Context, t task) error {
 	}); err != nil {
 		return err
 	}
-	slog.InfoContext(ctx, "unclaimed case escalated", "case", c.ID)
+	s.log.InfoContext(ctx, "unclaimed case escalated", "case", c.ID)
 	return nil
 }
 
@@ -71,7 +70,7 @@ func (s *Service) handleCheckin(ctx context.Context, t task) error {
 	if !c.Forgotten.IsZero() {
 		// Forget cancelled it but it was already queued; the thread has said
 		// that nothing reaches the resident.
-		slog.InfoContext(ctx, "check-in dropped: resident erased their data", "case", c.ID)
+		s.log.InfoContext(ctx, "check-in dropped: resident erased their data", "case", c.ID)
 		return nil
 	}
 	if c.Status == StatusClosed {
@@ -86,7 +85,7 @@ func (s *Service) handleCheckin(ctx context.Context, t task) error {
 		return err
 	}
 	text := s.flow.Text("checkin", c.Locale)
-	if err := s.push.Push(ctx, user, retryKey("checkin:"+t.ID), text); err != nil {
+	if err := s.push.Push(ctx, user, "checkin:"+t.ID, text); err != nil {
 		return fmt.Errorf("push check-in of case %s: %w", c.ID, err)
 	}
 	c, err = s.st.update(ctx, c.ID, func(c *Case) error {
@@ -102,6 +101,6 @@ func (s *Service) handleCheckin(ctx context.Context, t task) error {
 	if err := s.postThread(ctx, c, ":envelope_with_arrow: フォローアップを送りました：\n"+quote(text)); err != nil {
 		return err
 	}
-	slog.InfoContext(ctx, "check-in sent", "case", c.ID)
+	s.log.InfoContext(ctx, "check-in sent", "case", c.ID)
 	return s.st.markDone(ctx, c.ID, "checkin:"+t.ID)
 }

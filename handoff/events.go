@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -18,28 +18,42 @@ import (
 // payloads are a few kilobytes.
 const maxBody = 1 << 20
 
-// verified reads the body and checks Slack's v0 signature and its 5-minute
-// replay window; on failure it has answered the request and returns nil.
+// verified checks Slack's v0 signature and its 5-minute replay window and
+// returns the body; on failure it has answered the request and returns
+// nil. A request without well-formed signature headers is refused before
+// its body is read, and nothing an unauthenticated sender wrote is logged.
 func (s *Service) verified(w http.ResponseWriter, r *http.Request) []byte {
 	if r.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
+	sig, ts := r.Header.Get("X-Slack-Signature"), r.Header.Get("X-Slack-Request-Timestamp")
+	if !strings.HasPrefix(sig, "v0=") || len(sig) > 80 || ts == "" || len(ts) > 12 || strings.Trim(ts, "0123456789") != "" {
+		s.log.WarnContext(r.Context(), "slack request refused: signature headers missing or malformed")
+		w.Header().Set("Connection", "close")
+		http.Error(w, "bad or missing signature", http.StatusUnauthorized)
 		return nil
+	}
+	var body []byte
+	if b, ok := r.Body.(interface{ Bytes() []byte }); ok && len(b.Bytes()) <= maxBody {
+		body = b.Bytes()
+	} else {
+		var err error
+		if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody)); err != nil {
+			http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
+			return nil
+		}
 	}
 	sv, err := slack.NewSecretsVerifier(r.Header, s.cfg.SigningSecret)
 	if err != nil {
-		// Missing headers, or a timestamp outside the replay window.
-		slog.WarnContext(r.Context(), "slack request refused", "err", err)
+		// A timestamp outside the replay window (the headers are checked above).
+		s.log.WarnContext(r.Context(), "slack request refused: stale timestamp")
 		http.Error(w, "bad or stale signature", http.StatusUnauthorized)
 		return nil
 	}
 	_, _ = sv.Write(body)
 	if err := sv.Ensure(); err != nil {
-		slog.WarnContext(r.Context(), "slack request refused: signature mismatch")
+		s.log.WarnContext(r.Context(), "slack request refused: signature mismatch")
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return nil
 	}
@@ -63,7 +77,7 @@ func (s *Service) EventsHandler() http.Handler {
 		case errors.As(err, &perm):
 			http.Error(w, "malformed event", http.StatusBadRequest)
 		case err != nil:
-			slog.ErrorContext(r.Context(), "slack event not stored", "err", err)
+			s.log.ErrorContext(r.Context(), "slack event not stored", "err", err)
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 		case challenge != "":
 			w.Header().Set("Content-Type", "text/plain")
@@ -90,7 +104,7 @@ func (s *Service) intakeEvent(ctx context.Context, body []byte) (string, error) 
 		return env.Challenge, nil
 	case slackevents.CallbackEvent:
 	default:
-		slog.InfoContext(ctx, "slack envelope skipped", "type", env.Type)
+		s.log.InfoContext(ctx, "slack envelope skipped", "type", env.Type)
 		return "", nil
 	}
 	if env.EventID == "" {
@@ -101,7 +115,7 @@ func (s *Service) intakeEvent(ctx context.Context, body []byte) (string, error) 
 		return "", err
 	}
 	if !fresh {
-		slog.InfoContext(ctx, "slack event retry ignored", "event_id", env.EventID)
+		s.log.InfoContext(ctx, "slack event retry ignored", "event_id", env.EventID)
 	}
 	return "", nil
 }
@@ -126,7 +140,7 @@ func (s *Service) InteractionsHandler() http.Handler {
 		case errors.As(err, &perm):
 			http.Error(w, "malformed payload", http.StatusBadRequest)
 		case err != nil:
-			slog.ErrorContext(r.Context(), "slack interaction not stored", "err", err)
+			s.log.ErrorContext(r.Context(), "slack interaction not stored", "err", err)
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 		default:
 			w.WriteHeader(http.StatusOK)
@@ -147,7 +161,7 @@ func (s *Service) intakeInteraction(ctx context.Context, payload []byte) error {
 		return permanent(fmt.Errorf("decode slack interaction: %w", err))
 	}
 	if p.Type != string(slack.InteractionTypeBlockActions) {
-		slog.InfoContext(ctx, "slack interaction skipped", "type", p.Type)
+		s.log.InfoContext(ctx, "slack interaction skipped", "type", p.Type)
 		return nil
 	}
 	dedupe := p.TriggerID
@@ -194,7 +208,7 @@ func (s *Service) staffMessage(ctx context.Context, eventID string, m *slackeven
 		return err // a thread that is not a case
 	}
 	if isNote(m.Text) {
-		slog.InfoContext(ctx, "staff note kept internal", "case", id)
+		s.log.InfoContext(ctx, "staff note kept internal", "case", id)
 		return nil
 	}
 	c, err := s.st.get(ctx, id)
@@ -231,10 +245,10 @@ func (s *Service) staffMessage(ctx context.Context, eventID string, m *slackeven
 	if err != nil {
 		return err
 	}
-	if err := s.push.Push(ctx, user, retryKey("event:"+eventID), "【"+role+"】\n"+text); err != nil {
+	if err := s.push.Push(ctx, user, "slack-event:"+eventID, "【"+role+"】\n"+text); err != nil {
 		return fmt.Errorf("push staff reply of case %s: %w", id, err)
 	}
-	slog.InfoContext(ctx, "staff reply relayed", "case", id)
+	s.log.InfoContext(ctx, "staff reply relayed", "case", id)
 	if c.FirstReply.IsZero() {
 		if _, err := s.st.update(ctx, id, func(c *Case) error {
 			if c.FirstReply.IsZero() {
@@ -242,27 +256,27 @@ func (s *Service) staffMessage(ctx context.Context, eventID string, m *slackeven
 			}
 			return nil
 		}); err != nil {
-			slog.WarnContext(ctx, "record first reply", "case", id, "err", err)
+			s.log.WarnContext(ctx, "record first reply", "case", id, "err", err)
 		}
 	}
 	// A tick tells staff the reply went out; failing to add it is harmless.
-	err = s.callSlack(ctx, "", func() error {
+	err = s.callSlack(ctx, "", false, func() error {
 		return s.api.AddReactionContext(ctx, "white_check_mark", slack.ItemRef{Channel: m.Channel, Timestamp: m.TimeStamp})
 	})
 	if err != nil {
-		slog.WarnContext(ctx, "slack reactions.add failed", "case", id, "err", err)
+		s.log.WarnContext(ctx, "slack reactions.add failed", "case", id, "err", err)
 	}
 	return nil
 }
 
 func (s *Service) staffName(ctx context.Context, user string) string {
 	var u *slack.User
-	err := s.callSlack(ctx, "", func() (err error) {
+	err := s.callSlack(ctx, "", false, func() (err error) {
 		u, err = s.api.GetUserInfoContext(ctx, user)
 		return err
 	})
 	if err != nil {
-		slog.WarnContext(ctx, "slack users.info failed", "err", err)
+		s.log.WarnContext(ctx, "slack users.info failed", "err", err)
 		return ""
 	}
 	if u.Profile.DisplayName != "" {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 )
 
@@ -16,22 +15,23 @@ const (
 )
 
 // Forget cuts a case from its resident after they erased their data on
-// LINE (削除, or blocking the account): the link to their LINE userId is
-// deleted and the case's scheduled check-ins and reminders are cancelled,
-// so nothing staff do can reach them any more. The case itself stays: it
+// LINE (削除, or blocking the account). The link to their LINE userId is
+// deleted at once, so nothing staff do can reach them from now on; the
+// rest is queued: the case's scheduled check-ins and reminders are
+// cancelled, the thread is told once and the card shows it (later replies
+// are answered in the thread instead of pushed). The case itself stays: it
 // is the staff's record of the consultation, and it holds no LINE
-// identifier. The thread is told once and the card shows it; later replies
-// in the thread are answered there instead of pushed. Idempotent by key.
+// identifier. Idempotent by key.
 func (s *Service) Forget(ctx context.Context, caseID, key string) error {
-	done, err := s.st.done(ctx, caseID, "forget:"+key)
-	if err != nil || done {
-		return err
-	}
-	// The link goes first: whatever fails after this, the resident is out
-	// of reach, and a staff reply meanwhile is answered in the thread.
 	if err := s.st.forgetResident(ctx, caseID); err != nil {
 		return err
 	}
+	_, err := s.enqueue(ctx, task{Kind: kindForget, Case: caseID}, "forget:"+key)
+	return err
+}
+
+// forget does the queued rest of Forget.
+func (s *Service) forget(ctx context.Context, caseID string) error {
 	c, err := s.st.update(ctx, caseID, func(c *Case) error {
 		if c.Forgotten.IsZero() {
 			c.Forgotten = s.cfg.Now()
@@ -41,7 +41,7 @@ func (s *Service) Forget(ctx context.Context, caseID, key string) error {
 	})
 	if errors.Is(err, errNoCase) {
 		// Expired after retention: there is nothing left to cut.
-		slog.InfoContext(ctx, "forget: case no longer kept", "case", caseID)
+		s.log.InfoContext(ctx, "forget: case no longer kept", "case", caseID)
 		return nil
 	}
 	if err != nil {
@@ -50,8 +50,8 @@ func (s *Service) Forget(ctx context.Context, caseID, key string) error {
 	if err := s.unschedule(ctx, caseID); err != nil {
 		return err
 	}
-	// Noted on the case, not by key, so that two erasures (削除, then
-	// blocking the account) say it once.
+	// Noted on the case, so that two erasures (削除, then blocking the
+	// account) say it once.
 	if !c.ForgetNoted && c.Home != nil {
 		if err := s.postThread(ctx, c, forgottenNote); err != nil {
 			return fmt.Errorf("forget case %s: %w", caseID, err)
@@ -66,8 +66,8 @@ func (s *Service) Forget(ctx context.Context, caseID, key string) error {
 	if err := s.refreshCard(ctx, c); err != nil {
 		return fmt.Errorf("forget case %s: %w", caseID, err)
 	}
-	slog.InfoContext(ctx, "case cut from its resident", "case", caseID)
-	return s.st.markDone(ctx, caseID, "forget:"+key)
+	s.log.InfoContext(ctx, "case cut from its resident", "case", caseID)
+	return nil
 }
 
 // unschedule removes the case's waiting check-ins and unclaimed reminders:
@@ -95,6 +95,6 @@ func (s *Service) unschedule(ctx context.Context, caseID string) error {
 	if err := s.rdb.ZRem(ctx, s.dueKey(), drop...).Err(); err != nil {
 		return fmt.Errorf("cancel scheduled work of case %s: %w", caseID, err)
 	}
-	slog.InfoContext(ctx, "scheduled work cancelled", "case", caseID, "count", len(drop))
+	s.log.InfoContext(ctx, "scheduled work cancelled", "case", caseID, "count", len(drop))
 	return nil
 }

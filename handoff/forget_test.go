@@ -58,10 +58,12 @@ func TestForgetCutsTheResidentLink(t *testing.T) {
 		if err := h.svc.Forget(ctx, c.ID, key); err != nil {
 			t.Fatalf("Forget(%s): %v", key, err)
 		}
+		// The link goes at once, before any queued work.
+		if n := h.rdb.Exists(ctx, h.svc.st.residentKey(c.ID)).Val(); n != 0 {
+			t.Errorf("the case still links to the resident (%s exists)", h.svc.st.residentKey(c.ID))
+		}
 	}
-	if n := h.rdb.Exists(ctx, h.svc.st.residentKey(c.ID)).Val(); n != 0 {
-		t.Errorf("the case still links to the resident (%s exists)", h.svc.st.residentKey(c.ID))
-	}
+	h.drained()
 	kept := h.caseNow(c.ID)
 	if kept.Forgotten.IsZero() || !kept.FollowUpAt.IsZero() || len(kept.Said) != 1 {
 		t.Errorf("case after forget: forgotten %v follow-up %v said %q; want kept as the staff record", kept.Forgotten, kept.FollowUpAt, kept.Said)
@@ -110,6 +112,7 @@ func TestForgetEdges(t *testing.T) {
 			if err := h.svc.Forget(ctx, "ZZZZZ", "k"); err != nil {
 				t.Fatalf("Forget of an expired case: %v", err)
 			}
+			h.drained()
 			if n := len(h.fake.Calls("")); n != before {
 				t.Errorf("%d Slack calls for a case that is gone", n-before)
 			}
@@ -121,6 +124,7 @@ func TestForgetEdges(t *testing.T) {
 			if err := h.svc.Forget(ctx, c.ID, "k"); err != nil {
 				t.Fatal(err)
 			}
+			h.drained()
 			if err := h.svc.handleCheckin(ctx, task{Kind: kindCheckin, Case: c.ID, ID: "queued"}); err != nil {
 				t.Fatalf("queued check-in: %v", err)
 			}
@@ -150,6 +154,7 @@ func TestForgetEdges(t *testing.T) {
 			if n := h.rdb.Exists(ctx, h.svc.st.residentKey(c.ID)).Val(); n != 0 {
 				t.Error("closed case still links to the resident")
 			}
+			h.drained()
 			if n := count(h.threadTexts(c.Home), forgottenNote); n != 1 {
 				t.Errorf("forget note posted %d times on the closed case", n)
 			}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -38,17 +39,35 @@ var openHour = time.Date(2026, 12, 2, 10, 0, 0, 0, time.FixedZone("JST", 9*3600)
 // closedHour is a Sunday at 03:00 in Tokyo.
 var closedHour = time.Date(2026, 12, 6, 3, 0, 0, 0, time.FixedZone("JST", 9*3600))
 
-// clockFrom is a clock that starts at start and runs at real speed, so the
-// scheduled work still comes due in real time.
-func clockFrom(start time.Time) func() time.Time {
-	t0 := time.Now()
-	return func() time.Time { return start.Add(time.Since(t0)) }
+// testClock is the service's clock in a test: it starts at a chosen time,
+// runs at real speed (so that pacing and timeouts behave), and jumps ahead
+// when the test advances it, to bring scheduled work due without waiting.
+type testClock struct {
+	mu    sync.Mutex
+	start time.Time
+	t0    time.Time
+	extra time.Duration
+}
+
+func newClock(start time.Time) *testClock { return &testClock{start: start, t0: time.Now()} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.start.Add(time.Since(c.t0) + c.extra)
+}
+
+// Advance moves the clock d ahead.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.extra += d
 }
 
 // pushed is one push a recordingPusher received.
 type pushed struct {
-	User, RetryKey string
-	Texts          []string
+	User, Key string
+	Texts     []string
 }
 
 // recordingPusher stands in for bot's LINE sender and, like LINE, refuses
@@ -61,7 +80,7 @@ type recordingPusher struct {
 	fail  error
 }
 
-func (p *recordingPusher) Push(_ context.Context, userID, retryKey string, texts ...string) error {
+func (p *recordingPusher) Push(_ context.Context, userID, key string, texts ...string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail != nil {
@@ -70,12 +89,12 @@ func (p *recordingPusher) Push(_ context.Context, userID, retryKey string, texts
 	if p.seen == nil {
 		p.seen = map[string]bool{}
 	}
-	if p.seen[retryKey] {
+	if p.seen[key] {
 		p.dupes++
 		return nil
 	}
-	p.seen[retryKey] = true
-	p.all = append(p.all, pushed{userID, retryKey, texts})
+	p.seen[key] = true
+	p.all = append(p.all, pushed{userID, key, texts})
 	return nil
 }
 
@@ -107,17 +126,18 @@ func (c *recordingConversations) closes() []closed {
 }
 
 type harness struct {
-	t    *testing.T
-	svc  *Service
-	fake *slackfake.Server
-	push *recordingPusher
-	conv *recordingConversations
-	rdb  redis.UniversalClient
-	flow *flows.Flow
-	env  redistest.Env
-	ev   http.Handler
-	ix   http.Handler
-	seq  int
+	t     *testing.T
+	svc   *Service
+	clock *testClock
+	fake  *slackfake.Server
+	push  *recordingPusher
+	conv  *recordingConversations
+	rdb   redis.UniversalClient
+	flow  *flows.Flow
+	env   redistest.Env
+	ev    http.Handler
+	ix    http.Handler
+	seq   int
 }
 
 // newHarness starts a service on a real Redis against the fake Slack, with
@@ -130,12 +150,18 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 
 func newHarnessOn(t *testing.T, env redistest.Env, mod func(*Config)) *harness {
 	t.Helper()
+	return newHarnessAt(t, env, openHour, mod)
+}
+
+// newHarnessAt starts the service with its clock at start.
+func newHarnessAt(t *testing.T, env redistest.Env, start time.Time, mod func(*Config)) *harness {
+	t.Helper()
 	fl, err := flows.LoadPath("testdata/flow.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: slackfake.New(t, botToken), push: &recordingPusher{},
-		conv: &recordingConversations{}, rdb: env.Client(t), flow: fl, env: env}
+		conv: &recordingConversations{}, rdb: env.Client(t), flow: fl, env: env, clock: newClock(start)}
 	cfg := Config{
 		BotToken:            botToken,
 		SigningSecret:       secret,
@@ -148,12 +174,13 @@ func newHarnessOn(t *testing.T, env redistest.Env, mod func(*Config)) *harness {
 		ChannelInterval:     time.Millisecond,
 		PollInterval:        50 * time.Millisecond,
 		ClaimAfter:          time.Second,
-		Now:                 clockFrom(openHour),
+		Now:                 h.clock.Now,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	h.svc, err = New(cfg, Deps{Redis: h.rdb, Flow: fl, Pusher: h.push, Conversations: h.conv})
+	h.svc, err = New(cfg, Deps{Redis: h.rdb, Flow: fl, Pusher: h.push, Conversations: h.conv,
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,17 +213,39 @@ func (h *harness) assertNoResidentID() {
 	}
 }
 
+// open opens a case as the LINE side does and waits for its card.
 func (h *harness) open(hd flows.Handoff, key string) *Case {
 	h.t.Helper()
 	id, err := h.svc.Open(context.Background(), resident, hd, key)
 	if err != nil {
 		h.t.Fatalf("Open: %v", err)
 	}
-	c, err := h.svc.st.get(context.Background(), id)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	var c *Case
+	h.eventually("the card of case "+id, func() bool {
+		c, err = h.svc.st.get(context.Background(), id)
+		return err == nil && c.Home != nil
+	})
 	return c
+}
+
+// drained waits until the queue holds no work (every task done and
+// deleted) and nothing scheduled is due by the service's clock.
+func (h *harness) drained() {
+	h.t.Helper()
+	ctx := context.Background()
+	h.eventually("the queue drained", func() bool {
+		due := h.rdb.ZCount(ctx, h.svc.dueKey(), "-inf", fmt.Sprint(h.clock.Now().UnixMilli())).Val()
+		return due == 0 && h.rdb.XLen(ctx, h.svc.queueKey()).Val() == 0
+	})
+}
+
+// testWriter sends the service's log to the test's, shown when it fails.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 func (h *harness) caseNow(id string) *Case {

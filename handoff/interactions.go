@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -73,7 +72,7 @@ func (s *Service) act(ctx context.Context, id, user string, a *slack.BlockAction
 		}
 		return s.followUp(ctx, id, user, at)
 	}
-	slog.InfoContext(ctx, "unknown card action", "case", id, "action", a.ActionID)
+	s.log.InfoContext(ctx, "unknown card action", "case", id, "action", a.ActionID)
 	return nil
 }
 
@@ -104,7 +103,7 @@ func (s *Service) claim(ctx context.Context, id, user string) error {
 	if prev != "" && prev != user {
 		note = "担当が <@" + prev + "> から <@" + user + "> に代わりました。"
 	}
-	slog.InfoContext(ctx, "case claimed", "case", id)
+	s.log.InfoContext(ctx, "case claimed", "case", id)
 	if err := s.refreshCard(ctx, c); err != nil {
 		return err
 	}
@@ -150,21 +149,21 @@ func (s *Service) transfer(ctx context.Context, id, user, cat string) error {
 		return fmt.Errorf("unlink old thread of case %s: %w", id, err)
 	}
 	blocks, text := s.movedCard(c, home)
-	err = s.callSlack(ctx, old.Channel, func() error {
+	err = s.callSlack(ctx, s.paceKey(old.Channel), c.Urgent, func() error {
 		_, _, _, err := s.api.UpdateMessageContext(ctx, old.Channel, old.TS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("slack chat.update: %w", err)
 	}
-	if _, _, err := s.postMessage(ctx, old.Channel, slack.MsgOptionTS(old.TS), slack.MsgOptionText(
+	if _, _, err := s.postMessage(ctx, old.Channel, c.Urgent, slack.MsgOptionTS(old.TS), slack.MsgOptionText(
 		fmt.Sprintf(":arrow_right: <@%s> が *%s* に転送しました：<%s|新しいスレッド>。ここへの返信は相談者に届きません。", user, s.teamName(cat), home.Permalink), false)); err != nil {
 		return err
 	}
 	if err := s.postThread(ctx, c, fmt.Sprintf(":arrow_left: %s から転送されました（<@%s>）：<%s|これまでのスレッド>", s.teamName(old.Category), user, old.Permalink)); err != nil {
 		return err
 	}
-	slog.InfoContext(ctx, "case transferred", "case", id, "to", cat)
+	s.log.InfoContext(ctx, "case transferred", "case", id, "to", cat)
 	return s.armEscalation(ctx, c)
 }
 
@@ -195,7 +194,7 @@ func (s *Service) addTeam(ctx context.Context, id, user, cat string) error {
 	if err != nil {
 		return err
 	}
-	ch, ts, err := s.postMessage(ctx, s.channelOf(cat), slack.MsgOptionText(fmt.Sprintf(
+	ch, ts, err := s.postMessage(ctx, s.channelOf(cat), c.Urgent, slack.MsgOptionText(fmt.Sprintf(
 		":handshake: *相談 %s* への参加依頼（<@%s> より）\n分野：%s\n対応は1つのスレッドで：<%s|%sのスレッド>",
 		c.ID, user, s.catNames(c.Categories), c.Home.Permalink, s.teamName(c.Home.Category)), false))
 	if err != nil {
@@ -211,7 +210,7 @@ func (s *Service) addTeam(ctx context.Context, id, user, cat string) error {
 	if err := s.refreshCard(ctx, c); err != nil {
 		return err
 	}
-	slog.InfoContext(ctx, "team added to case", "case", id, "category", cat)
+	s.log.InfoContext(ctx, "team added to case", "case", id, "category", cat)
 	return s.postThread(ctx, c, fmt.Sprintf(":handshake: <@%s> が *%s* をこのケースに加えました。", user, s.teamName(cat)))
 }
 
@@ -252,7 +251,7 @@ func (s *Service) close(ctx context.Context, id, user string) error {
 	if err := s.postThread(ctx, c, note); err != nil {
 		return err
 	}
-	slog.InfoContext(ctx, "case closed", "case", id)
+	s.log.InfoContext(ctx, "case closed", "case", id)
 	if err := s.st.expire(ctx, id, s.cfg.Retention); err != nil {
 		return err
 	}

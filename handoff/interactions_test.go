@@ -86,8 +86,9 @@ func TestCardButtons(t *testing.T) {
 	if strings.Contains(card, "[") {
 		t.Errorf("closed card still has buttons:\n%s", card)
 	}
-	ttl := h.rdb.TTL(context.Background(), h.svc.st.residentKey(c.ID)).Val()
-	if ttl <= 0 {
+	// The retention is set last, once the thread was told.
+	h.drained()
+	if ttl := h.rdb.TTL(context.Background(), h.svc.st.residentKey(c.ID)).Val(); ttl <= 0 {
 		t.Errorf("closed case kept forever (ttl %v)", ttl)
 	}
 	// A reply after closing is not sent, and staff are told so.
@@ -98,59 +99,62 @@ func TestCardButtons(t *testing.T) {
 	}
 	// Pressing 終了 again changes nothing.
 	h.press(moved, "U0SATO", map[string]any{"action_id": actClose, "type": "button", "value": c.ID})
-	time.Sleep(300 * time.Millisecond)
+	h.drained()
 	if n := len(h.conv.closes()); n > 2 {
 		t.Errorf("%d CloseConversation calls", n)
 	}
 }
 
+// TestEscalationReminder moves the service's clock instead of waiting: no
+// reminder before a case is due, one when it is, none for a claimed case.
 func TestEscalationReminder(t *testing.T) {
 	tests := []struct {
 		name   string
 		hd     flows.Handoff
 		claim  bool
+		due    time.Duration
 		remind bool
 	}{
-		{"unclaimed ordinary case", general, false, true},
-		{"unclaimed urgent case comes sooner", flows.Handoff{Categories: []string{"violence"}, Urgent: true, Crisis: "violence"}, false, true},
-		{"claimed case", general, true, false},
+		{"unclaimed ordinary case", general, false, 30 * time.Minute, true},
+		{"unclaimed urgent case comes sooner", flows.Handoff{Categories: []string{"violence"}, Urgent: true, Crisis: "violence"}, false, 5 * time.Minute, true},
+		{"claimed case", general, true, 30 * time.Minute, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, func(c *Config) {
-				c.EscalateAfter = 600 * time.Millisecond
-				c.EscalateUrgentAfter = 150 * time.Millisecond
+				c.EscalateAfter = 30 * time.Minute
+				c.EscalateUrgentAfter = 5 * time.Minute
 			})
-			start := time.Now()
 			c := h.open(tt.hd, "k1")
 			if tt.claim {
 				h.press(c, "U0TANAKA", map[string]any{"action_id": actClaim, "type": "button", "value": c.ID})
+				h.eventually("claim", func() bool { return h.caseNow(c.ID).Status == StatusClaimed })
 			}
-			got := h.fake.Wait(1500*time.Millisecond, func() bool {
-				return anyContains(h.threadTexts(c.Home), "<!subteam^S0LEADS>")
-			})
-			if got != tt.remind {
-				t.Fatalf("reminder = %v, want %v; thread %q", got, tt.remind, h.threadTexts(c.Home))
-			}
-			if !got {
-				return
-			}
-			el := time.Since(start)
-			if tt.hd.Urgent && el > 550*time.Millisecond {
-				t.Errorf("urgent reminder after %v, want sooner than the ordinary 600ms", el)
-			}
-			if !tt.hd.Urgent && el < 550*time.Millisecond {
-				t.Errorf("reminder after %v, before the 600ms configured", el)
-			}
-			time.Sleep(300 * time.Millisecond)
-			n := 0
-			for _, s := range h.threadTexts(c.Home) {
-				if strings.Contains(s, "S0LEADS") {
-					n++
+			reminders := func() int {
+				n := 0
+				for _, s := range h.threadTexts(c.Home) {
+					if strings.Contains(s, "<!subteam^S0LEADS>") {
+						n++
+					}
 				}
+				return n
 			}
-			if n != 1 {
-				t.Errorf("%d reminders, want 1", n)
+			h.clock.Advance(tt.due - time.Minute)
+			h.drained()
+			if n := reminders(); n != 0 {
+				t.Fatalf("%d reminders a minute before the case is due", n)
+			}
+			h.clock.Advance(2 * time.Minute)
+			if tt.remind {
+				h.eventually("the reminder", func() bool { return reminders() > 0 })
+			}
+			h.drained()
+			want := 0
+			if tt.remind {
+				want = 1
+			}
+			if n := reminders(); n != want {
+				t.Errorf("%d reminders, want %d; thread %q", n, want, h.threadTexts(c.Home))
 			}
 		})
 	}
@@ -158,11 +162,17 @@ func TestEscalationReminder(t *testing.T) {
 
 func TestFollowUpCheckin(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.FollowUps = []FollowUp{{Label: "すぐ", After: 200 * time.Millisecond}}
+		c.FollowUps = []FollowUp{{Label: "明日", After: 24 * time.Hour}}
 	})
 	c := h.open(flows.Handoff{Categories: []string{"general"}, Locale: "en"}, "k1")
 	h.press(c, "U0TANAKA", map[string]any{"action_id": actFollowUp, "type": "static_select",
 		"block_id": blockPrefix + c.ID + ":follow", "selected_option": map[string]any{"value": "0"}})
+	h.eventually("follow-up on the card", func() bool { return strings.Contains(h.card(c.Home), "フォローアップ予定") })
+	h.drained()
+	if n := len(h.push.pushes()); n != 0 {
+		t.Fatalf("%d pushes before the check-in is due", n)
+	}
+	h.clock.Advance(24*time.Hour + time.Minute)
 	h.eventually("check-in pushed", func() bool { return len(h.push.pushes()) == 1 })
 	p := h.push.pushes()[0]
 	if p.User != resident || len(p.Texts) != 1 || p.Texts[0] != "How are you doing?" {
@@ -195,7 +205,7 @@ func TestInteractionDeliveredTwiceActsOnce(t *testing.T) {
 		}
 		return false
 	})
-	time.Sleep(300 * time.Millisecond)
+	h.drained()
 	n := 0
 	for _, m := range h.fake.Messages() {
 		if m.Channel == elderly {

@@ -2,12 +2,14 @@ package handoff
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tsunagu-city/tsunagu/bot/redistest"
 	"github.com/tsunagu-city/tsunagu/flows"
 )
 
@@ -18,11 +20,7 @@ var general = flows.Handoff{Categories: []string{"general"}, Locale: "ja",
 // a note staying internal, the resident's next words in the same thread.
 func TestFullLoop(t *testing.T) {
 	h := newHarness(t, nil)
-	start := time.Now()
 	c := h.open(general, "line-ev-1")
-	if time.Since(start) > time.Second {
-		t.Errorf("card took %v, want under a second", time.Since(start))
-	}
 	if c.Home == nil || c.Home.Channel != h.fake.ChannelID("#general") {
 		t.Fatalf("card not in #general: %+v", c.Home)
 	}
@@ -46,8 +44,8 @@ func TestFullLoop(t *testing.T) {
 	if len(p.Texts) != 1 || p.Texts[0] != wantText {
 		t.Errorf("pushed %q, want %q", p.Texts, wantText)
 	}
-	if len(p.RetryKey) != 36 || p.RetryKey[14] != '5' {
-		t.Errorf("retry key %q is not a v5 UUID", p.RetryKey)
+	if !strings.HasPrefix(p.Key, "slack-event:") {
+		t.Errorf("push key %q does not name the Slack event", p.Key)
 	}
 	h.eventually("delivery tick", func() bool { return len(h.fake.Calls("reactions.add")) == 1 })
 
@@ -55,12 +53,10 @@ func TestFullLoop(t *testing.T) {
 	if err := h.svc.Relay(context.Background(), c.ID, "夫のことなのですが <!channel>", "line-ev-2"); err != nil {
 		t.Fatal(err)
 	}
-	thread := h.threadTexts(c.Home)
-	if !anyContains(thread, "夫のことなのですが &lt;!channel&gt;") {
-		t.Errorf("resident words not in the thread (escaped): %q", thread)
-	}
-	// The note was queued before the relay; give the worker its turn.
-	time.Sleep(300 * time.Millisecond)
+	h.eventually("the resident's words in the thread (escaped)", func() bool {
+		return anyContains(h.threadTexts(c.Home), "夫のことなのですが &lt;!channel&gt;")
+	})
+	h.drained()
 	if n := len(h.push.pushes()); n != 1 {
 		t.Errorf("%d pushes, want 1 (the note must stay internal)", n)
 	}
@@ -69,20 +65,19 @@ func TestFullLoop(t *testing.T) {
 	}
 }
 
+// Open only records the case: it returns the same case for the same key,
+// at once, and the queue posts one card.
 func TestOpenIsIdempotentByKey(t *testing.T) {
 	h := newHarness(t, nil)
 	ids := make([]string, 4)
 	var wg sync.WaitGroup
 	for i := range ids {
 		wg.Go(func() {
-			for {
-				id, err := h.svc.Open(context.Background(), resident, general, "same-key")
-				if err == nil {
-					ids[i] = id
-					return
-				}
-				time.Sleep(20 * time.Millisecond) // another call is posting the card
+			id, err := h.svc.Open(context.Background(), resident, general, "same-key")
+			if err != nil {
+				t.Error(err)
 			}
+			ids[i] = id
 		})
 	}
 	wg.Wait()
@@ -91,12 +86,58 @@ func TestOpenIsIdempotentByKey(t *testing.T) {
 			t.Fatalf("same key gave cases %v", ids)
 		}
 	}
+	h.eventually("the card", func() bool { return h.caseNow(ids[0]).Home != nil })
+	h.drained()
 	if n := len(h.fake.Calls("chat.postMessage")); n != 1 {
 		t.Errorf("%d cards posted, want 1", n)
 	}
 	other := h.open(general, "other-key")
 	if other.ID == ids[0] {
 		t.Error("a new key gave the same case")
+	}
+}
+
+// A case id drawn for one key that another case holds is not taken: the
+// next candidate is.
+func TestOpenSkipsATakenID(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	taken := caseIDFor("k-collide", 0)
+	h.rdb.Set(ctx, h.svc.st.caseKey(taken), `{"id":"`+taken+`","key":"someone-else"}`, 0)
+	id, err := h.svc.Open(ctx, resident, general, "k-collide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id == taken || id != caseIDFor("k-collide", 1) {
+		t.Errorf("opened %s; want the second candidate %s, not the taken %s", id, caseIDFor("k-collide", 1), taken)
+	}
+	again, err := h.svc.Open(ctx, resident, general, "k-collide")
+	if err != nil || again != id {
+		t.Errorf("opened again: %s, %v; want %s", again, err, id)
+	}
+}
+
+// A slow or failing Slack does not hold the LINE side: Open, Relay,
+// Escalate and Forget only write to Redis.
+func TestRecordingDoesNotWaitForSlack(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.open(general, "k1")
+	h.fake.RateLimit("chat.postMessage", 1000, 30) // Slack says: wait 30s, again and again
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for i := range 20 {
+		if err := h.svc.Relay(ctx, c.ID, fmt.Sprint("relay ", i), fmt.Sprint("k-", i)); err != nil {
+			t.Fatalf("Relay with Slack limiting: %v", err)
+		}
+	}
+	if err := h.svc.Escalate(ctx, c.ID, flows.Handoff{Urgent: true, Crisis: "suicide"}, "k-esc"); err != nil {
+		t.Fatalf("Escalate with Slack limiting: %v", err)
+	}
+	if _, err := h.svc.Open(ctx, resident, general, "k-new"); err != nil {
+		t.Fatalf("Open with Slack limiting: %v", err)
+	}
+	if err := h.svc.Forget(ctx, c.ID, "k-forget"); err != nil {
+		t.Fatalf("Forget with Slack limiting: %v", err)
 	}
 }
 
@@ -118,6 +159,11 @@ func TestEventsEndpoint(t *testing.T) {
 			r.Header.Del("X-Slack-Signature")
 			return r
 		}(), 401, ""},
+		{"huge timestamp", func() *http.Request {
+			r := signed("/slack/events", reply, time.Now(), secret)
+			r.Header.Set("X-Slack-Request-Timestamp", strings.Repeat("9", 900_000))
+			return r
+		}(), 401, ""},
 		{"malformed", signed("/slack/events", "{not json", time.Now(), secret), 400, ""},
 		{"wrong method", func() *http.Request {
 			r := signed("/slack/events", "", time.Now(), secret)
@@ -136,7 +182,7 @@ func TestEventsEndpoint(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	h.drained()
 	if n := len(h.push.pushes()); n != 0 {
 		t.Errorf("refused requests caused %d pushes", n)
 	}
@@ -147,6 +193,30 @@ func TestEventsEndpoint(t *testing.T) {
 	stale := signed("/slack/interactions", "payload=%7B%7D", time.Now().Add(-10*time.Minute), secret)
 	if w := serve(h.ix, stale); w.Code != 401 {
 		t.Errorf("10-minute-old interaction got %d, want 401", w.Code)
+	}
+}
+
+// unreadable is a body that fails the test if it is read.
+type unreadable struct{ t *testing.T }
+
+func (u unreadable) Read([]byte) (int, error) {
+	u.t.Error("the body of an unsigned request was read")
+	return 0, fmt.Errorf("unreadable")
+}
+
+func (u unreadable) Close() error { return nil }
+
+// A request without signature headers is refused before its body is read,
+// and nothing it carries reaches the log.
+func TestUnsignedSlackRequestIsNotRead(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, hd := range []http.Handler{h.ev, h.ix} {
+		r := signed("/slack/events", "{}", time.Now(), secret)
+		r.Header.Del("X-Slack-Signature")
+		r.Body = unreadable{t}
+		if w := serve(hd, r); w.Code != http.StatusUnauthorized {
+			t.Errorf("unsigned request got %d, want 401", w.Code)
+		}
 	}
 }
 
@@ -167,7 +237,7 @@ func TestSlackRetriesDoNotDoubleSend(t *testing.T) {
 		}
 	}
 	h.eventually("push", func() bool { return len(h.push.pushes()) >= 1 })
-	time.Sleep(300 * time.Millisecond)
+	h.drained()
 	if n, d := len(h.push.pushes()), h.push.dupes; n != 1 || d != 0 {
 		t.Errorf("%d pushes and %d duplicate attempts, want 1 and 0", n, d)
 	}
@@ -178,7 +248,6 @@ func TestSlackRetriesDoNotDoubleSend(t *testing.T) {
 func TestWhatIsRelayed(t *testing.T) {
 	h := newHarness(t, nil)
 	c := h.open(general, "k1")
-	other := h.open(general, "k2")
 	notCase := "1700000000.999999"
 	tests := []struct {
 		name  string
@@ -212,19 +281,12 @@ func TestWhatIsRelayed(t *testing.T) {
 			if m.ThreadTS == "-" {
 				m.ThreadTS = ""
 			}
-			m.Text += " #" + string(rune('A'+i))
+			tag := " #" + string(rune('A'+i))
+			m.Text += tag
 			before := len(h.push.pushes())
 			h.staff(m)
-			// A marker message in another case shows the queue moved past this one.
-			h.staff(msg{Channel: other.Home.Channel, ThreadTS: other.Home.TS, Text: "marker " + tt.name})
-			h.eventually("marker", func() bool {
-				return anyPushContains(h.push.pushes(), "marker "+tt.name)
-			})
-			got := anyPushContains(h.push.pushes()[before:], m.Text)
-			if strings.HasPrefix(m.Text, "*") || tt.name == "note with space" {
-				got = anyPushContains(h.push.pushes()[before:], "#"+string(rune('A'+i)))
-			}
-			if got != tt.relay {
+			h.drained()
+			if got := anyPushContains(h.push.pushes()[before:], tag); got != tt.relay {
 				t.Errorf("relayed = %v, want %v", got, tt.relay)
 			}
 		})
@@ -246,6 +308,8 @@ func TestCompoundCasePostsToCoordination(t *testing.T) {
 	h := newHarness(t, nil)
 	c := h.open(flows.Handoff{Categories: []string{"elderly", "isolation"}, Compound: true, Patterns: []string{"8050"},
 		Locale: "ja", Said: []string{"80歳の母と、ずっと家にいる50代の兄のことで"}}, "k1")
+	h.drained()
+	c = h.caseNow(c.ID)
 	if c.Home.Channel != h.fake.ChannelID("#elderly") {
 		t.Errorf("home card in %s, want #elderly", c.Home.Channel)
 	}
@@ -272,13 +336,14 @@ func TestCompoundCasePostsToCoordination(t *testing.T) {
 	}
 	// Opening again (a redelivered event) posts neither again.
 	h.open(flows.Handoff{Categories: []string{"elderly"}}, "k1")
+	h.drained()
 	if n := len(h.fake.Calls("chat.postMessage")); n != 2 {
 		t.Errorf("%d posts after a repeated Open, want 2", n)
 	}
 }
 
 func TestOutOfHoursCard(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.Now = clockFrom(closedHour) })
+	h := newHarnessAt(t, redistest.New(t), closedHour, nil)
 	c := h.open(general, "k1")
 	if !c.OutOfHours || !strings.Contains(h.card(c.Home), "時間外") {
 		t.Errorf("out-of-hours case not marked:\n%s", h.card(c.Home))
@@ -313,46 +378,18 @@ func TestReopenedCaseLinksThePrevious(t *testing.T) {
 	}
 }
 
+// Slack's 429 is honoured: the post is tried again, not dropped (the wait
+// itself is TestCallSlackWaitsRetryAfter's).
 func TestRateLimitIsHonoured(t *testing.T) {
 	h := newHarness(t, nil)
 	h.fake.RateLimit("chat.postMessage", 1, 1)
-	start := time.Now()
 	c := h.open(general, "k1")
-	if el := time.Since(start); el < time.Second {
-		t.Errorf("retried after %v, Slack said wait 1s", el)
-	}
 	calls := h.fake.Calls("chat.postMessage")
 	if len(calls) != 2 || !calls[0].Limited || calls[1].Limited {
 		t.Fatalf("calls: %d, want a limited one then a good one", len(calls))
 	}
-	if calls[1].At.Sub(calls[0].At) < time.Second {
-		t.Errorf("second try %v after the 429, want ≥ 1s", calls[1].At.Sub(calls[0].At))
-	}
 	if c.Home == nil {
 		t.Fatal("card lost after 429")
-	}
-}
-
-func TestPostsToOneChannelArePaced(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.ChannelInterval = 200 * time.Millisecond })
-	c := h.open(general, "k1")
-	var wg sync.WaitGroup
-	for i := range 4 {
-		wg.Go(func() {
-			if err := h.svc.Relay(context.Background(), c.ID, "msg", "relay-"+string(rune('a'+i))); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	calls := h.fake.Calls("chat.postMessage")
-	if len(calls) != 5 {
-		t.Fatalf("%d posts, want 5 (nothing dropped)", len(calls))
-	}
-	for i := 1; i < len(calls); i++ {
-		if gap := calls[i].At.Sub(calls[i-1].At); gap < 180*time.Millisecond {
-			t.Errorf("posts %d and %d to one channel %v apart, want ≥ 200ms", i-1, i, gap)
-		}
 	}
 }
 
@@ -364,8 +401,92 @@ func TestRelayIsIdempotentByKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	h.eventually("the relay", func() bool { return len(h.fake.Thread(c.Home.Channel, c.Home.TS)) > 0 })
+	h.drained()
 	if n := len(h.fake.Thread(c.Home.Channel, c.Home.TS)); n != 1 {
 		t.Errorf("%d thread posts, want 1", n)
+	}
+}
+
+// A resident writing faster than their channel may be posted to reaches
+// staff in fewer posts, every word in order; other cases in the same
+// channel take their turns meanwhile.
+func TestRelaysAreMergedPerTurn(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ChannelInterval = 150 * time.Millisecond })
+	ctx := context.Background()
+	a := h.open(general, "ka")
+	b := h.open(general, "kb")
+	for i := range 12 {
+		if err := h.svc.Relay(ctx, a.ID, fmt.Sprintf("a-%02d", i), fmt.Sprint("ra-", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.svc.Relay(ctx, b.ID, "b-00", "rb-0"); err != nil {
+		t.Fatal(err)
+	}
+	h.drained()
+	thread := h.threadTexts(a.Home)
+	all := strings.Join(thread, "\n")
+	last := -1
+	for i := range 12 {
+		at := strings.Index(all, fmt.Sprintf("a-%02d", i))
+		if at < 0 || at < last {
+			t.Fatalf("relay a-%02d missing or out of order in %q", i, thread)
+		}
+		last = at
+	}
+	if len(thread) >= 12 {
+		t.Errorf("%d posts for 12 relays, want them merged", len(thread))
+	}
+	if bt := h.threadTexts(b.Home); len(bt) != 1 || !strings.Contains(bt[0], "b-00") {
+		t.Errorf("the other case's thread: %q", bt)
+	}
+}
+
+// In a channel busy with relays, a crisis card and an escalation take the
+// next turn, ahead of the relays already waiting; a card for another
+// channel does not wait for this one at all.
+func TestUrgentGoesFirstInABusyChannel(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ChannelInterval = 100 * time.Millisecond })
+	ctx := context.Background()
+	var floods []*Case
+	for i := range 6 {
+		floods = append(floods, h.open(general, fmt.Sprint("flood-", i)))
+	}
+	for i, c := range floods {
+		for j := range 4 {
+			if err := h.svc.Relay(ctx, c.ID, fmt.Sprintf("flood %d-%d", i, j), fmt.Sprintf("f-%d-%d", i, j)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	crisis, err := h.svc.Open(ctx, resident, flows.Handoff{Categories: []string{"general"}, Urgent: true, Crisis: "suicide"}, "crisis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := h.svc.Open(ctx, resident, flows.Handoff{Categories: []string{"elderly"}}, "elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.drained()
+	order := func(sub string) int {
+		for i, m := range h.fake.Messages() {
+			if strings.Contains(m.Text, sub) || strings.Contains(m.Blocks, sub) {
+				return i
+			}
+		}
+		t.Fatalf("no post contains %q", sub)
+		return -1
+	}
+	lastFlood := 0
+	for i := range floods {
+		lastFlood = max(lastFlood, order(fmt.Sprintf("flood %d-3", i)))
+	}
+	if c := order("case:" + crisis); c > lastFlood {
+		t.Errorf("crisis card posted after the whole flood (post %d, flood ended at %d)", c, lastFlood)
+	}
+	if o := order("case:" + other); o > lastFlood {
+		t.Errorf("another channel's card waited for the flood (post %d, flood ended at %d)", o, lastFlood)
 	}
 }
 
@@ -380,6 +501,8 @@ func TestCrisisEscalation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	h.eventually("the urgent card", func() bool { return strings.Contains(h.card(c.Home), "🚨") })
+	h.drained()
 	card := h.card(c.Home)
 	for _, want := range []string{"# 🚨 緊急 相談 " + c.ID, "<!subteam^S0URGENT>", "自殺の危険"} {
 		if !strings.Contains(card, want) {

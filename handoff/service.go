@@ -22,11 +22,12 @@ import (
 	"github.com/tsunagu-city/tsunagu/flows"
 )
 
-// Pusher sends texts to a resident on LINE by push. The retry key is sent
-// as X-Line-Retry-Key so that LINE refuses a repeated push; a refusal as
-// duplicate (409) must be reported as success.
+// Pusher sends texts to a resident on LINE by push. key is a stable name
+// of the send (a Slack event, a check-in); the LINE side derives its retry
+// keys from it, so that LINE refuses a repeated push, and reports such a
+// refusal as success.
 type Pusher interface {
-	Push(ctx context.Context, userID, retryKey string, texts ...string) error
+	Push(ctx context.Context, userID, key string, texts ...string) error
 }
 
 // Conversations tells the resident's conversation that staff closed the
@@ -46,6 +47,9 @@ type Deps struct {
 	Pusher Pusher
 	// Conversations is told when a case closes.
 	Conversations Conversations
+	// Log receives case ids and what happened to them, never LINE ids or
+	// what residents wrote; a discarding logger when nil.
+	Log *slog.Logger
 }
 
 // Service is the Slack handoff: construct it with New, mount EventsHandler
@@ -59,6 +63,7 @@ type Service struct {
 	api   *slack.Client
 	st    *store
 	pace  *pacer
+	log   *slog.Logger
 	chans sync.Map // configured channel name -> channel id learned from Slack
 
 	mu        sync.RWMutex
@@ -79,6 +84,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.AppToken != "" {
 		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
 	}
+	log := deps.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Service{
 		cfg:  cfg,
 		rdb:  deps.Redis,
@@ -86,8 +95,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		push: deps.Pusher,
 		conv: deps.Conversations,
 		api:  slack.New(cfg.BotToken, opts...),
-		st:   &store{rdb: deps.Redis, prefix: cfg.KeyPrefix},
-		pace: newPacer(cfg.ChannelInterval),
+		st:   &store{rdb: deps.Redis, prefix: cfg.KeyPrefix, now: cfg.Now},
+		pace: newPacer(cfg.ChannelInterval, cfg.Now),
+		log:  log,
 	}, nil
 }
 
@@ -100,7 +110,7 @@ func (s *Service) Run(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		slog.ErrorContext(ctx, "slack auth.test failed, retrying", "err", err)
+		s.log.ErrorContext(ctx, "slack auth.test failed, retrying", "err", err)
 		sleep(ctx, 5*time.Second)
 		if ctx.Err() != nil {
 			return nil
@@ -111,7 +121,7 @@ func (s *Service) Run(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		slog.ErrorContext(ctx, "handoff queue unavailable, retrying", "err", err)
+		s.log.ErrorContext(ctx, "handoff queue unavailable, retrying", "err", err)
 		sleep(ctx, s.cfg.PollInterval)
 		if ctx.Err() != nil {
 			return nil
@@ -119,9 +129,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.poll(ctx) })
-	for i := range s.cfg.Workers {
-		wg.Go(func() { s.work(ctx, i) })
-	}
+	wg.Go(func() { s.work(ctx) })
 	var err error
 	if s.cfg.AppToken != "" {
 		err = s.runSocketMode(ctx)
@@ -132,7 +140,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 func (s *Service) authTest(ctx context.Context) error {
 	var r *slack.AuthTestResponse
-	err := s.callSlack(ctx, "", func() (err error) {
+	err := s.callSlack(ctx, "", false, func() (err error) {
 		r, err = s.api.AuthTestContext(ctx)
 		return err
 	})
@@ -151,25 +159,13 @@ func (s *Service) self() string {
 	return s.botUserID
 }
 
-// Open creates the case for a handoff and posts its card; called again with
-// the same key it returns the same case and posts no second card.
+// Open records a new case for a handoff and queues its card, and returns
+// the case id at once: the card is posted by the queue's workers. Called
+// again with the same key it returns the same case.
 func (s *Service) Open(ctx context.Context, userID string, h flows.Handoff, key string) (string, error) {
-	id, err := s.rdb.Get(ctx, s.st.openKey(key)).Result()
-	if errors.Is(err, redis.Nil) {
-		id, err = s.create(ctx, userID, h, key)
-	}
-	if err != nil {
-		return "", fmt.Errorf("open case: %w", err)
-	}
-	if err := s.postCard(ctx, id); err != nil {
-		return "", fmt.Errorf("open case %s: %w", id, err)
-	}
-	return id, nil
-}
-
-func (s *Service) create(ctx context.Context, userID string, h flows.Handoff, key string) (string, error) {
 	now := s.cfg.Now()
 	c := &Case{
+		Key:        key,
 		Categories: h.Categories,
 		Urgent:     h.Urgent || h.Crisis != "",
 		Crisis:     h.Crisis,
@@ -191,20 +187,31 @@ func (s *Service) create(ctx context.Context, userID string, h flows.Handoff, ke
 	if c.Locale == "" {
 		c.Locale = s.flow.Locale()
 	}
-	if err := s.st.create(ctx, c, userID); err != nil {
-		return "", err
-	}
-	ok, err := s.rdb.SetNX(ctx, s.st.openKey(key), c.ID, 7*24*time.Hour).Result()
+	fresh, err := s.st.create(ctx, c, userID)
 	if err != nil {
-		return "", fmt.Errorf("record open key: %w", err)
+		return "", fmt.Errorf("open case: %w", err)
 	}
-	if !ok {
-		// Another call with the same key won the race: its case stands.
-		s.rdb.Del(ctx, s.st.caseKey(c.ID), s.st.residentKey(c.ID))
-		return s.rdb.Get(ctx, s.st.openKey(key)).Result()
+	if _, err := s.enqueue(ctx, task{Kind: kindCard, Case: c.ID}, "card:"+c.ID); err != nil {
+		return "", fmt.Errorf("open case %s: %w", c.ID, err)
 	}
-	slog.InfoContext(ctx, "case opened", "case", c.ID, "urgent", c.Urgent, "compound", c.Compound)
+	if fresh {
+		s.log.InfoContext(ctx, "case opened", "case", c.ID, "urgent", c.Urgent, "compound", c.Compound)
+	}
 	return c.ID, nil
+}
+
+// Escalate queues the escalation of an open case after a crisis during it:
+// the card turns urgent, the thread gets a note mentioning the urgent
+// group, and the unclaimed reminder comes sooner. Idempotent by key.
+func (s *Service) Escalate(ctx context.Context, caseID string, h flows.Handoff, key string) error {
+	_, err := s.enqueue(ctx, task{Kind: kindUrgent, Case: caseID, Crisis: h.Crisis}, "esc:"+key)
+	return err
+}
+
+// Relay queues the resident's words for the case thread. Idempotent by key.
+func (s *Service) Relay(ctx context.Context, caseID, text, key string) error {
+	_, err := s.enqueue(ctx, task{Kind: kindRelay, Case: caseID, Text: text}, "relay:"+key)
+	return err
 }
 
 // homeCategory is the first category the flow knows, so that a category
@@ -219,19 +226,9 @@ func (s *Service) homeCategory(cats []string) string {
 }
 
 // postCard posts the case card (and the coordination post of a compound
-// case) unless that was done already.
+// case) unless that was done already. A case's work is done in order by
+// one lane, so no second card is posted beside the first.
 func (s *Service) postCard(ctx context.Context, id string) error {
-	// A short lock keeps a redelivered Open running beside the first from
-	// posting a second card.
-	ok, err := s.rdb.SetNX(ctx, s.st.lockKey(id), 1, 30*time.Second).Result()
-	if err != nil {
-		return fmt.Errorf("lock case: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("case %s is being posted by another worker", id)
-	}
-	defer s.rdb.Del(context.WithoutCancel(ctx), s.st.lockKey(id))
-
 	c, err := s.st.get(ctx, id)
 	if err != nil {
 		return err
@@ -260,6 +257,7 @@ func (s *Service) postCard(ctx context.Context, id string) error {
 		if err := s.armEscalation(ctx, c); err != nil {
 			return err
 		}
+		s.log.InfoContext(ctx, "case card posted", "case", id)
 	}
 	if c.Compound && !c.hasCoordination() && s.flow.Coordination.Channel != "" {
 		return s.postCoordination(ctx, c)
@@ -281,7 +279,7 @@ func (c *Case) hasCoordination() bool {
 func (s *Service) post(ctx context.Context, cat string, c *Case) (Post, error) {
 	channel := s.channelOf(cat)
 	blocks, text := s.card(c)
-	ch, ts, err := s.postMessage(ctx, channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+	ch, ts, err := s.postMessage(ctx, channel, c.Urgent, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
 	if err != nil {
 		return Post{}, err
 	}
@@ -296,15 +294,20 @@ func (s *Service) channelOf(cat string) string {
 	return c.Channel
 }
 
-// postMessage posts, paced per channel; it remembers the channel id Slack
-// answers for a channel name so that later posts share the same pace.
-func (s *Service) postMessage(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
-	paceKey := channel
+// paceKey is the key a channel is paced under: its id once Slack told us.
+func (s *Service) paceKey(channel string) string {
 	if id, ok := s.chans.Load(channel); ok {
-		paceKey = id.(string)
+		return id.(string)
 	}
+	return channel
+}
+
+// postMessage posts, paced per channel (urgent posts first); it remembers
+// the channel id Slack answers for a channel name so that later posts
+// share the same pace.
+func (s *Service) postMessage(ctx context.Context, channel string, urgent bool, opts ...slack.MsgOption) (string, string, error) {
 	var ch, ts string
-	err := s.callSlack(ctx, paceKey, func() (err error) {
+	err := s.callSlack(ctx, s.paceKey(channel), urgent, func() (err error) {
 		ch, ts, err = s.api.PostMessageContext(ctx, channel, opts...)
 		return err
 	})
@@ -321,12 +324,12 @@ func (s *Service) postMessage(ctx context.Context, channel string, opts ...slack
 // a missing link must not stop a case from being opened.
 func (s *Service) permalink(ctx context.Context, channel, ts string) string {
 	var link string
-	err := s.callSlack(ctx, "", func() (err error) {
+	err := s.callSlack(ctx, "", false, func() (err error) {
 		link, err = s.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
 		return err
 	})
 	if err != nil {
-		slog.WarnContext(ctx, "slack chat.getPermalink failed", "err", err)
+		s.log.WarnContext(ctx, "slack chat.getPermalink failed", "err", err)
 		return "https://slack.com/archives/" + channel + "/p" + strings.ReplaceAll(ts, ".", "")
 	}
 	return link
@@ -337,7 +340,7 @@ func (s *Service) postThread(ctx context.Context, c *Case, text string) error {
 	if c.Home == nil {
 		return fmt.Errorf("case %s has no card yet", c.ID)
 	}
-	_, _, err := s.postMessage(ctx, c.Home.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(c.Home.TS))
+	_, _, err := s.postMessage(ctx, c.Home.Channel, c.Urgent, slack.MsgOptionText(text, false), slack.MsgOptionTS(c.Home.TS))
 	return err
 }
 
@@ -347,7 +350,7 @@ func (s *Service) refreshCard(ctx context.Context, c *Case) error {
 		return nil
 	}
 	blocks, text := s.card(c)
-	err := s.callSlack(ctx, c.Home.Channel, func() error {
+	err := s.callSlack(ctx, s.paceKey(c.Home.Channel), c.Urgent, func() error {
 		_, _, _, err := s.api.UpdateMessageContext(ctx, c.Home.Channel, c.Home.TS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
 		return err
 	})
@@ -358,7 +361,7 @@ func (s *Service) refreshCard(ctx context.Context, c *Case) error {
 }
 
 func (s *Service) postCoordination(ctx context.Context, c *Case) error {
-	ch, ts, err := s.postMessage(ctx, s.flow.Coordination.Channel, slack.MsgOptionText(s.coordinationText(c), false))
+	ch, ts, err := s.postMessage(ctx, s.flow.Coordination.Channel, c.Urgent, slack.MsgOptionText(s.coordinationText(c), false))
 	if err != nil {
 		return err
 	}
@@ -378,18 +381,14 @@ func (s *Service) urgentNote(c *Case) string {
 	return strings.TrimSpace(m + " :rotating_light: 緊急ケース " + c.ID + kind + "：相談者には緊急連絡先を案内済みです。すぐに担当してください。")
 }
 
-// Escalate marks an open case urgent after a crisis during it: the card
-// turns urgent, the thread gets a note mentioning the urgent group, and the
-// unclaimed reminder comes sooner. Idempotent by key.
-func (s *Service) Escalate(ctx context.Context, caseID string, h flows.Handoff, key string) error {
-	done, err := s.st.done(ctx, caseID, "esc:"+key)
-	if err != nil || done {
-		return err
-	}
-	c, err := s.st.update(ctx, caseID, func(c *Case) error {
+// escalate does a queued escalation: the case turns urgent, the thread
+// gets a note mentioning the urgent group, the card is redrawn and the
+// unclaimed reminder comes sooner.
+func (s *Service) escalate(ctx context.Context, t task) error {
+	c, err := s.st.update(ctx, t.Case, func(c *Case) error {
 		c.Urgent = true
-		if h.Crisis != "" {
-			c.Crisis = h.Crisis
+		if t.Crisis != "" {
+			c.Crisis = t.Crisis
 		}
 		return nil
 	})
@@ -397,32 +396,16 @@ func (s *Service) Escalate(ctx context.Context, caseID string, h flows.Handoff, 
 		return fmt.Errorf("escalate: %w", err)
 	}
 	if err := s.postThread(ctx, c, s.urgentNote(c)); err != nil {
-		return fmt.Errorf("escalate case %s: %w", caseID, err)
+		return fmt.Errorf("escalate case %s: %w", t.Case, err)
 	}
 	if err := s.refreshCard(ctx, c); err != nil {
-		return fmt.Errorf("escalate case %s: %w", caseID, err)
+		return fmt.Errorf("escalate case %s: %w", t.Case, err)
 	}
 	if c.Status == StatusOpen {
 		if err := s.armEscalation(ctx, c); err != nil {
 			return err
 		}
 	}
-	slog.InfoContext(ctx, "case escalated", "case", caseID)
-	return s.st.markDone(ctx, caseID, "esc:"+key)
-}
-
-// Relay posts the resident's words into the case thread. Idempotent by key.
-func (s *Service) Relay(ctx context.Context, caseID, text, key string) error {
-	done, err := s.st.done(ctx, caseID, "relay:"+key)
-	if err != nil || done {
-		return err
-	}
-	c, err := s.st.get(ctx, caseID)
-	if err != nil {
-		return fmt.Errorf("relay: %w", err)
-	}
-	if err := s.postThread(ctx, c, ":speech_balloon: *相談者*\n"+quote(text)); err != nil {
-		return fmt.Errorf("relay to case %s: %w", caseID, err)
-	}
-	return s.st.markDone(ctx, caseID, "relay:"+key)
+	s.log.InfoContext(ctx, "case escalated", "case", t.Case)
+	return nil
 }

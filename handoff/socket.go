@@ -3,7 +3,6 @@ package handoff
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/slack-go/slack/socketmode"
 )
@@ -25,7 +24,7 @@ func (s *Service) runSocketMode(ctx context.Context) error {
 				}
 				if s.socketEvent(ctx, evt) {
 					if err := sm.Ack(*evt.Request); err != nil {
-						slog.WarnContext(ctx, "socket mode ack failed", "err", err)
+						s.log.WarnContext(ctx, "socket mode ack failed", "err", err)
 					}
 				}
 			}
@@ -57,7 +56,7 @@ func (s *Service) socketEvent(ctx context.Context, evt socketmode.Event) bool {
 	}
 	var perm permanentError
 	if err != nil && !errors.As(err, &perm) {
-		slog.ErrorContext(ctx, "socket mode payload not stored", "type", string(evt.Type), "err", err)
+		s.log.ErrorContext(ctx, "socket mode payload not stored", "type", string(evt.Type), "err", err)
 		return false
 	}
 	return true

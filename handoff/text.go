@@ -1,8 +1,6 @@
 package handoff
 
 import (
-	"crypto/sha1"
-	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -90,16 +88,6 @@ func isNote(text string) bool {
 	t := norm.NFKC.String(text)
 	t = markupPrefix.ReplaceAllString(t, "")
 	return noteMarker.MatchString(strings.ToLower(t))
-}
-
-// retryKey derives a LINE X-Line-Retry-Key (a UUID) from a stable name, so
-// that the same Slack event always pushes with the same key. It is a
-// version 5 UUID in tsunagu's own namespace.
-func retryKey(name string) string {
-	h := sha1.Sum([]byte("tsunagu/handoff/" + name))
-	h[6] = (h[6] & 0x0f) | 0x50
-	h[8] = (h[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
 // crisisName says a crisis kind in Japanese for staff.

@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"testing"
 
@@ -55,18 +56,21 @@ func TestPlainText(t *testing.T) {
 
 func TestCaseIDs(t *testing.T) {
 	seen := map[string]bool{}
-	for range 2000 {
-		id, err := newCaseID()
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i := range 2000 {
+		id := caseIDFor(fmt.Sprint("01JEVENT", i, ":open:0"), 0)
 		if !regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{5}$`).MatchString(id) {
 			t.Fatalf("case id %q is not 5 Crockford characters", id)
+		}
+		if id != caseIDFor(fmt.Sprint("01JEVENT", i, ":open:0"), 0) {
+			t.Fatalf("case id of a key is not stable")
 		}
 		seen[id] = true
 	}
 	if len(seen) < 1990 {
 		t.Errorf("only %d distinct ids in 2000", len(seen))
+	}
+	if caseIDFor("", 0) == caseIDFor("", 0) {
+		t.Error("ids without a key are not random")
 	}
 	tests := []struct {
 		in   string
@@ -84,16 +88,6 @@ func TestCaseIDs(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("NormalizeCaseID(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
-	}
-}
-
-func TestRetryKey(t *testing.T) {
-	a, b := retryKey("event:Ev1"), retryKey("event:Ev2")
-	if a != retryKey("event:Ev1") || a == b {
-		t.Errorf("retry keys not deterministic and distinct: %s %s", a, b)
-	}
-	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(a) {
-		t.Errorf("retry key %q is not a v5 UUID", a)
 	}
 }
 

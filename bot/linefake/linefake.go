@@ -68,8 +68,19 @@ type Server struct {
 	mu       sync.Mutex
 	calls    []Call
 	fail     map[string][]int
-	used     map[string]bool // reply tokens used or expired
-	accepted map[string]bool // retry keys of accepted pushes
+	failTok  map[string][]int // by reply token
+	used     map[string]bool  // reply tokens used or expired
+	accepted map[string]bool  // retry keys of accepted pushes
+	light    bool
+}
+
+// Light makes the fake keep only what identifies each call (path, status,
+// reply token, recipient, retry key), not its headers, body or messages:
+// for tests that send tens of thousands of answers.
+func (s *Server) Light() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.light = true
 }
 
 // New starts a fake LINE API.
@@ -86,6 +97,17 @@ func (s *Server) Fail(path string, statuses ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail[path] = append(s.fail[path], statuses...)
+}
+
+// FailReply makes the next replies with one reply token answer the given
+// statuses, in order: LINE failing for one resident only.
+func (s *Server) FailReply(token string, statuses ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failTok == nil {
+		s.failTok = map[string][]int{}
+	}
+	s.failTok[token] = append(s.failTok[token], statuses...)
 }
 
 // Expire makes a reply token unusable, as LINE does after about a minute.
@@ -130,10 +152,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	status, answer := s.handle(r, &c)
 	c.Status = status
 	s.mu.Lock()
+	if s.light {
+		c.Header, c.Body, c.Messages = nil, nil, nil
+	}
 	s.calls = append(s.calls, c)
+	n := len(s.calls)
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Line-Request-Id", fmt.Sprintf("req-%d", len(s.Calls(""))))
+	w.Header().Set("X-Line-Request-Id", fmt.Sprintf("req-%d", n))
 	if status == http.StatusConflict {
 		w.Header().Set("X-Line-Accepted-Request-Id", "accepted-earlier")
 	}
@@ -190,6 +216,10 @@ func (s *Server) handle(r *http.Request, c *Call) (int, any) {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if q := s.failTok[req.ReplyToken]; len(q) > 0 {
+			s.failTok[req.ReplyToken] = q[1:]
+			return q[0], fail(http.StatusText(q[0]))
+		}
 		if s.used[req.ReplyToken] {
 			return http.StatusBadRequest, fail("Invalid reply token")
 		}

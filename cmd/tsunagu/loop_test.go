@@ -144,9 +144,9 @@ func TestServeFullLoop(t *testing.T) {
 		t.Fatalf("no case id in the card blocks: %s", card.Blocks)
 	}
 	waitFor(t, "the reply to the resident", func() bool { return len(line.Calls(linefake.PathReply)) > 0 })
-	// Staff can answer once the case is recorded against its card; the card
-	// shows up in Slack a moment before that.
-	waitFor(t, "the case recorded", func() bool { return strings.Contains(logs.String(), `"msg":"case handed off"`) })
+	// Staff can answer once the card is linked to its case; the card shows
+	// up in Slack a moment before that.
+	waitFor(t, "the card linked", func() bool { return strings.Contains(logs.String(), `"msg":"case card posted"`) })
 
 	staffEvent := func(id, ts, text string) {
 		t.Helper()

@@ -74,11 +74,23 @@ type Server struct {
 	limits   map[string]int // method -> 429s still to answer
 	retry    int
 	seq      int
+	// pace, when set, is the least time between two posts to one channel,
+	// as Slack enforces it: a faster post is answered 429.
+	pace     time.Duration
+	lastPost map[string]time.Time
 }
 
 // New starts a fake that accepts token; it is closed when the test ends.
 func New(t testing.TB, token string) *Server {
 	t.Helper()
+	s := Start(token)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake that accepts token on a loopback port, for programs
+// that are not tests (the benchmark); Close stops it.
+func Start(token string) *Server {
 	s := &Server{
 		token:    token,
 		msgs:     map[string]*Message{},
@@ -86,10 +98,22 @@ func New(t testing.TB, token string) *Server {
 		users:    map[string]User{},
 		limits:   map[string]int{},
 		retry:    1,
+		lastPost: map[string]time.Time{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// Close stops the fake.
+func (s *Server) Close() { s.srv.Close() }
+
+// PacePosts makes the fake refuse, with 429 and Retry-After, a post to a
+// channel that comes less than d after the previous one, as Slack does
+// (about one message per second per channel).
+func (s *Server) PacePosts(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pace = d
 }
 
 // APIURL is the base URL for slack.OptionAPIURL (it ends in "/").
@@ -241,6 +265,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		writeJSON(w, map[string]any{"ok": false, "error": "ratelimited"})
 		return
+	}
+	if method == "chat.postMessage" && s.pace > 0 {
+		ch := s.channelID(form.Get("channel"))
+		if wait := s.lastPost[ch].Add(s.pace).Sub(call.At); wait > 0 {
+			call.Limited = true
+			s.calls = append(s.calls, call)
+			s.mu.Unlock()
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			w.WriteHeader(http.StatusTooManyRequests)
+			writeJSON(w, map[string]any{"ok": false, "error": "ratelimited"})
+			return
+		}
+		s.lastPost[ch] = call.At
 	}
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()

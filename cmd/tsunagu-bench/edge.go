@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The edge: what stalled, slow or idle clients can make serve hold.
+
+// stalledUploads opens n connections that each declare a 1 MiB body, send
+// 64 KiB of it and stall, as a forger who knows only the header name
+// would. It samples serve's memory while they hold on, and counts those
+// refused at once (503) for want of body budget.
+func stalledUploads(addr string, n int, pid int, hold time.Duration) (refused int, peakRSS int64, err error) {
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	chunk := strings.Repeat("x", 64<<10)
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return 0, 0, fmt.Errorf("dial: %w", err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST /webhook/line HTTP/1.1\r\nHost: bench\r\nX-Line-Signature: forged\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", 1<<20, chunk)
+	}
+	var nref atomic.Int64
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			_ = c.SetReadDeadline(time.Now().Add(hold))
+			if res, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil && res.StatusCode == http.StatusServiceUnavailable {
+				nref.Add(1)
+			}
+		})
+	}
+	end := time.Now().Add(hold)
+	for time.Now().Before(end) {
+		if now, _ := rss(pid); now > peakRSS {
+			peakRSS = now
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wg.Wait()
+	return int(nref.Load()), peakRSS, nil
+}
+
+// closedBy reports whether the server closed c within d.
+func closedBy(c net.Conn, d time.Duration) bool {
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	return err == nil || !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// idleConnections makes n keep-alive requests and counts the connections
+// serve closes within wait.
+func idleConnections(addr string, n int, wait time.Duration) (closed int, err error) {
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	return countClosed(conns, wait), nil
+}
+
+// slowBodies starts n uploads that send a few bytes of body and stop, and
+// counts the connections serve cuts within wait.
+func slowBodies(addr string, n int, wait time.Duration) (cut int, err error) {
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST /webhook/line HTTP/1.1\r\nHost: bench\r\nX-Line-Signature: s\r\nContent-Length: 4000\r\n\r\n{\"events\":")
+	}
+	return countClosed(conns, wait), nil
+}
+
+func countClosed(conns []net.Conn, wait time.Duration) int {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			if closedBy(c, wait) {
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(n.Load())
+}
