@@ -667,8 +667,11 @@ func (st *step) guessLocale(text string) {
 		prevKana = unicode.In(r, unicode.Hiragana, unicode.Katakana)
 	}
 	kana := hira + kata
+	defer func() { st.s.Japanese = st.s.Japanese || kana+kanji > 0 }()
 	switch {
-	case latin > 0 && kana+kanji == 0:
+	case latin > 0 && kana+kanji == 0 && !st.s.Japanese:
+		// Not after the resident has written Japanese: OK or a name in
+		// Latin letters is not a change of language.
 		st.setLocale("en")
 	case kanji == 0 && kana >= 6 && kana > 3*latin && (spaced || childVoice(text)):
 		st.setLocale("easy-ja")

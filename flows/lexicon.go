@@ -72,6 +72,9 @@ const maxSkip = 4
 // 首吊る and 首は吊らない alike: residents drop and swap them freely.
 var caseParticles = map[string]bool{"格助詞": true, "係助詞": true, "連体化": true}
 
+// meaningParticles are kept all the same: 死ぬしかない is not 死なない.
+var meaningParticles = map[string]bool{"しか": true, "こそ": true}
+
 func compileWord(raw string) (word, bool) {
 	w := word{raw: raw}
 	if strings.Contains(raw, "*") {
@@ -125,7 +128,7 @@ func compileWord(raw string) (word, bool) {
 		}
 		reading.WriteString(r)
 		pos1, _ := k.FeatureAt(1)
-		if p, _ := k.FeatureAt(0); p == "助詞" && caseParticles[pos1] {
+		if p, _ := k.FeatureAt(0); p == "助詞" && caseParticles[pos1] && !meaningParticles[surf] {
 			continue
 		}
 		pos, _ := k.FeatureAt(0)

@@ -63,6 +63,9 @@ type Session struct {
 	// Young is set when those messages read as a child's or a pupil's:
 	// crisis answers give the numbers for the young.
 	Young bool `json:"y,omitempty"`
+	// Japanese is set once the resident has written in Japanese: a later
+	// message in Latin letters does not switch to English.
+	Japanese bool `json:"jp,omitempty"`
 	// Answered is the FAQ or guide answer given last, so that the same
 	// answer is not given twice in a row.
 	Answered string `json:"qa,omitempty"`
