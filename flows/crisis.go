@@ -46,6 +46,12 @@ func (st *step) crisis(text string) bool {
 		st.crisisAnswer(rk.rule, text, "")
 		return true
 	}
+	if st.s.CheckOpen {
+		// Asked, and answered with words that are themselves a sign (夫と
+		// 一緒に遠くに行こうかな): not a "no" and not nothing.
+		st.crisisAnswer(rk.rule, text, answerUnsure)
+		return true
+	}
 	if st.s.Checked == answerNone {
 		// The check went unanswered and the signs go on: the crisis answer.
 		st.crisisAnswer(rk.rule, text, "")
@@ -133,6 +139,10 @@ func (st *step) sayCrisis(rule CrisisRule) {
 	st.bubble()
 	st.say(st.urgentStatus())
 	st.bubble()
+	if safe := rule.SafeNow.In(st.s.Locale, st.f.Locale()); safe != "" {
+		st.say(safe)
+		return
+	}
 	st.say(st.f.Text("safe_now", st.s.Locale))
 }
 

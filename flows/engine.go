@@ -384,6 +384,15 @@ func (st *step) detour() bool {
 		event = evDelete
 	case st.f.triage.language.any(st.cur) && !st.easy:
 		event = evLanguage
+	case st.easy && st.f.triage.language.only(st.cur):
+		// "English" alone, and the language is already switched by it: the
+		// question again in that language, no menu, and not taken as an answer.
+		if st.s.HandedOff {
+			st.say(st.f.Text("handoff_done", st.s.Locale))
+		} else {
+			st.sayState()
+		}
+		return true
 	default:
 		return false
 	}
@@ -678,10 +687,17 @@ func (st *step) guessLocale(text string) {
 	case kanji > 0 && kana >= 6*kanji && kana > 3*latin && childVoice(text):
 		// A child who knows 学校 still writes mostly in kana.
 		st.setLocale("easy-ja")
+	case kanji == 0 && latin == 0 && kana >= 6:
+		// One message without kanji may be an adult in a hurry; two are
+		// someone who reads kana (なまえいわないとだめ？ にんしんしたかも).
+		if st.s.KanaOnly++; st.s.KanaOnly >= 2 {
+			st.setLocale("easy-ja")
+		}
 	}
 }
 
 func (st *step) setLocale(id string) {
+	st.easy = st.easy || id != st.s.Locale // the register is settled for this message: no menu
 	if slices.ContainsFunc(st.f.Locales, func(l Locale) bool { return l.ID == id }) && id != st.s.Locale {
 		st.s.Locale = id
 		st.actions = append(st.actions, SetLocale{Locale: id})

@@ -40,8 +40,9 @@ func (st *step) answerQuestion(text string) bool {
 		return false
 	}
 	if st.answered == key {
-		// The same answer twice in a row reads as not being heard.
-		st.say(st.f.Text("answered_again", st.s.Locale))
+		// The same answer twice in a row: said once more, so nobody has to
+		// scroll, but marked as the same so it does not read as unheard.
+		st.say(st.f.Text("answered_again", st.s.Locale) + "\n" + answer)
 	} else {
 		st.say(answer)
 	}
@@ -53,7 +54,7 @@ func (st *step) answerQuestion(text string) bool {
 		return false // a need came with the question: go on with it
 	}
 	state := st.f.States[st.f.index[st.s.State]]
-	if r := state.Text; r != nil && len(state.QuickReplies) > 0 && r.Again.ByLocale != nil {
+	if r := state.Text; r != nil && len(state.QuickReplies) > 0 && (r.Again.ByLocale != nil || r.Next != "") {
 		// An intake question is asked once more at most, questions or not:
 		// the second time the flow goes on, so nobody is held there.
 		if st.s.Again == state.ID {
@@ -71,7 +72,10 @@ func (st *step) answerQuestion(text string) bool {
 // guideText is the "where and how" text of the need the resident has
 // named, in their language, or the general answer when none is known.
 func (st *step) guideText() string {
-	cats := slices.Clone(st.s.Chosen)
+	// The need named in the question comes first (酒やめる病院ってどこ),
+	// then the buttons pressed, then the words before.
+	cats := slices.Clone(st.f.triageMessages([]*message{st.cur}).Categories)
+	cats = append(cats, st.s.Chosen...)
 	cats = append(cats, st.f.triageMessages(append(st.recentMessages(), st.cur)).Categories...)
 	for _, id := range cats {
 		if c, ok := st.f.Category(id); ok {

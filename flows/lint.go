@@ -283,6 +283,9 @@ func (l *linter) crisis() {
 		if r.Check.ByLocale != nil {
 			l.text(r.Check, r.Pos, what+" check")
 		}
+		if r.SafeNow.ByLocale != nil {
+			l.text(r.SafeNow, r.Pos, what+" safe_now")
+		}
 		if len(r.Numbers) == 0 {
 			l.add(r.Pos, "%s shows no numbers: list at least 119 or 110", what)
 		}

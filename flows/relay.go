@@ -39,6 +39,8 @@ func (st *step) relayText(text string) {
 		st.say(st.f.Text("after_crisis_ok", st.s.Locale))
 		st.warm = true
 	case st.answerQuestion(text):
+	case st.s.Crisis != "":
+		st.crisisAck()
 	default:
 		st.acknowledge()
 	}
@@ -46,6 +48,40 @@ func (st *step) relayText(text string) {
 	st.relay(text)
 	st.retriage()
 }
+
+// crisisAck answers every message of a resident who was given the crisis
+// numbers: silence then reads as nobody being there (i am in the bathroom,
+// i cannot talk by phone). It says honestly that the words reach staff and
+// when a person reads, and gives the kind's lines that take text, for
+// those who cannot speak. Messages that follow close get the short form.
+func (st *step) crisisAck() {
+	now := st.in.Now
+	if st.s.AckAt != 0 && !now.IsZero() && now.Sub(time.Unix(st.s.AckAt, 0)) < crisisAckFull {
+		st.say(st.f.Text("ack_crisis_again", st.s.Locale))
+		return
+	}
+	st.s.AckAt = 1
+	if !now.IsZero() {
+		st.s.AckAt = now.Unix()
+	}
+	msg := st.f.Text("ack_crisis", st.s.Locale)
+	var chats []string
+	for _, id := range st.crisisNumbers(st.f.Crisis.Rules[st.f.ruleOfKind(st.s.Crisis)]) {
+		for _, n := range st.f.Crisis.Numbers {
+			if n.ID == id && strings.Contains(n.Number, "://") && st.f.availability(n, now) != lineClosed {
+				chats = append(chats, id)
+			}
+		}
+	}
+	if lines := st.numberLines(chats); len(lines) > 0 {
+		msg += "\n" + st.f.Text("ack_crisis_text", st.s.Locale) + "\n" + strings.Join(lines, "\n")
+	}
+	st.say(msg)
+}
+
+// crisisAckFull is how long after a full crisis acknowledgement the next
+// message gets the short one.
+const crisisAckFull = 10 * time.Minute
 
 // acknowledge tells the resident their words arrived: after the first
 // message that follows a handoff, then at most once per acknowledge.every.

@@ -85,7 +85,7 @@ func (st *step) greeting() string {
 	key := "greeting_day"
 	if !st.in.Now.IsZero() {
 		switch h := st.in.Now.In(st.f.Hours.location).Hour(); {
-		case h >= 5 && h < 10:
+		case h >= 4 && h < 10:
 			key = "greeting_morning"
 		case h >= 18 || h < 5:
 			key = "greeting_evening"

@@ -304,6 +304,9 @@ type CrisisRule struct {
 	// YoungNumbers replace Numbers when the resident writes as a child or
 	// a pupil (24時間子供SOSダイヤル first).
 	YoungNumbers []string `yaml:"young_numbers"`
+	// SafeNow replaces texts.safe_now, the last bubble, for this kind (a
+	// carer who pushed their mother is asked about both of them).
+	SafeNow Text `yaml:"safe_now"`
 }
 
 // Coordination is where compound cases are also posted.
@@ -411,9 +414,9 @@ var FixedTexts = map[string]string{
 // OptionalTexts are texts a flow may give; when it does not, the default
 // flow's text is used, so a city's flow written before them keeps working.
 var OptionalTexts = map[string]string{
-	"greeting_morning":   "{greeting} from 5:00 to 10:00 (おはようございます)",
+	"greeting_morning":   "{greeting} from 4:00 to 10:00 (おはようございます)",
 	"greeting_day":       "{greeting} from 10:00 to 18:00 (こんにちは)",
-	"greeting_evening":   "{greeting} from 18:00 to 5:00 (こんばんは)",
+	"greeting_evening":   "{greeting} from 18:00 to 4:00 (こんばんは)",
 	"ack_first":          "the first message after a handoff, while staff have the case: it arrived",
 	"ack_again":          "at most once per acknowledge.every while staff have the case",
 	"ack_closed":         "added to an acknowledgement outside business hours; {next_open} is replaced",
@@ -430,6 +433,9 @@ var OptionalTexts = map[string]string{
 	"waiting_closed":     "the same while it is closed (or at night without night duty); {next_open} is replaced",
 	"thanks":             "answer to a message of thanks alone, before a case is open",
 	"answered_again":     "said instead of the same FAQ or guide answer twice in a row: a person will answer the rest",
+	"ack_crisis":       "every message after the crisis numbers were given: the words reach staff, when a person reads ({status}), the lines that take text",
+	"ack_crisis_text":  "before the lines that take text in ack_crisis, when one is open",
+	"ack_crisis_again": "the short form of ack_crisis for messages that follow close",
 	"ack_more":           "a new need heard while staff have the case: {categories} are its names; said when nothing else was",
 	"ack_question_again": "a further question within 10 minutes of ack_question: short",
 	"ack_question":       "a question while staff have the case: a person will answer it (at most once in 10 minutes)",

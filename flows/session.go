@@ -66,6 +66,8 @@ type Session struct {
 	// Japanese is set once the resident has written in Japanese: a later
 	// message in Latin letters does not switch to English.
 	Japanese bool `json:"jp,omitempty"`
+	// KanaOnly counts the first messages written without kanji.
+	KanaOnly int `json:"ko,omitempty"`
 	// Answered is the FAQ or guide answer given last, so that the same
 	// answer is not given twice in a row.
 	Answered string `json:"qa,omitempty"`

@@ -593,6 +593,9 @@ func (t *triager) checkAnswer(m *message) string {
 			return name
 		}
 	}
+	if t.takeback.any(m) {
+		return "no" // やっぱ大丈夫です、忘れてください: a no in more words
+	}
 	return ""
 }
 
@@ -636,8 +639,13 @@ func (m *message) question() bool {
 	t := strings.TrimRightFunc(m.text, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune("。.!！…〜~w笑", r) || unicode.Is(unicode.So, r)
 	})
-	if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "？") {
+	if strings.HasSuffix(t, "?") || strings.HasSuffix(t, "？") || strings.HasSuffix(t, "吗") {
 		return true
+	}
+	for _, end := range []string{"よね", "でしょう", "でしょ", "んですが", "のですが", "んだけど"} {
+		if strings.HasSuffix(t, end) {
+			return true // 市営住宅はペット無理ですよね, 車ダメって聞いたんですが
+		}
 	}
 	for _, sn := range m.a.sentences {
 		for i := len(sn.toks) - 1; i >= 0; i-- {
