@@ -89,8 +89,10 @@ func TestKeptConversationFailsWhenTheFlowChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.Replace(string(b), "        - 海の底で眠る + wish\n", "", 1)
-	s = strings.Replace(s, "      phrases:\n        # wishing to die", "      phrases:\n        - 海の底で眠る + wish\n        # wishing to die", 1)
+	s := strings.Replace(string(b), "      phrases:\n        - 海の底で眠る + wish\n", "", 1)
+	rule := strings.Index(s, "- kind: suicide")
+	list := rule + strings.Index(s[rule:], "      phrases:\n") + len("      phrases:\n")
+	s = s[:list] + "        - 海の底で眠る + wish\n" + s[list:]
 	if err := os.WriteFile(filepath.Join(dir, "crisis.yaml"), []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
