@@ -90,6 +90,24 @@ func (l *LogHandoffs) Forget(_ context.Context, caseID, key string) error {
 	return nil
 }
 
+// Suggest implements Handoffs.
+func (l *LogHandoffs) Suggest(_ context.Context, caseID string, categories []string, key string) error {
+	if !l.first(key, caseID, "suggest") {
+		return nil
+	}
+	l.log.Info("needs suggested for case (no staff adapter configured)", "case", caseID, "categories", strings.Join(categories, ","))
+	return nil
+}
+
+// CheckAsked implements Handoffs.
+func (l *LogHandoffs) CheckAsked(_ context.Context, caseID, kind, key string) error {
+	if !l.first(key, caseID, "check") {
+		return nil
+	}
+	l.log.Info("safety check asked in case (no staff adapter configured)", "case", caseID, "kind", kind)
+	return nil
+}
+
 // first records that key's event happened to the case, and reports whether
 // this is its first time: the calls are idempotent by key.
 func (l *LogHandoffs) first(key, caseID, event string) bool {

@@ -36,6 +36,8 @@ const (
 	opEscalate staffOp = iota + 1
 	opRelay
 	opForget
+	opSuggest
+	opCheck
 )
 
 // staffTask is one piece of work for the staff side on an existing case.
@@ -47,14 +49,16 @@ type staffTask struct {
 	key    string
 	// text is a relay's words.
 	text string
-	// For an escalation: whether urgent, the crisis kind and the categories.
+	// For an escalation: whether urgent, the crisis kind and the categories;
+	// for a suggestion, the categories; for a check, its kind in crisis.
 	urgent     bool
 	crisis     string
 	categories []string
 }
 
+// handoff is an escalation's Handoff; text carries the safety check's answer.
 func (t staffTask) handoff() flows.Handoff {
-	return flows.Handoff{Categories: t.categories, Urgent: t.urgent, Crisis: t.crisis}
+	return flows.Handoff{Categories: t.categories, Urgent: t.urgent, Crisis: t.crisis, Checked: t.text}
 }
 
 const outboxVersion = 1

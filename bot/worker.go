@@ -33,6 +33,12 @@ type Handoffs interface {
 	// Forget cuts the case from the resident, who erased their data: staff
 	// can no longer reach them and the link to their LINE id is deleted.
 	Forget(ctx context.Context, caseID, key string) error
+	// Suggest tells staff of needs the resident's later words point to;
+	// staff decide on transfers.
+	Suggest(ctx context.Context, caseID string, categories []string, key string) error
+	// CheckAsked tells staff that the safety check was asked about kind
+	// while they have the case.
+	CheckAsked(ctx context.Context, caseID, kind, key string) error
 }
 
 // replyTokenTTL is how long a reply token is worth trying. LINE documents
@@ -567,7 +573,7 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 			it.crisis = it.crisis || a.Crisis != ""
 			if s.Case != "" {
 				it.staff = append(it.staff, staffTask{op: opEscalate, caseID: s.Case, key: key + ":escalate:" + strconv.Itoa(i),
-					urgent: a.Urgent, crisis: a.Crisis, categories: a.Categories})
+					urgent: a.Urgent, crisis: a.Crisis, categories: a.Categories, text: a.Checked})
 				log.Info("case escalated", "case", s.Case, "crisis", a.Crisis)
 				continue
 			}
@@ -598,6 +604,22 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 			log.Info("resident asked to erase; session erased", "cases", len(casesOf(before)))
 		case flows.SetLocale:
 			// The session carries the locale; nothing else to do.
+		case flows.Check:
+			// The safety check goes out first in its batch, like a crisis
+			// answer; staff who have the case are told it was asked.
+			it.crisis = true
+			if s.Case != "" && before.HandedOff {
+				it.staff = append(it.staff, staffTask{op: opCheck, caseID: s.Case, crisis: a.Kind, key: key + ":check:" + strconv.Itoa(i)})
+			}
+			log.Info("safety check asked", "case", s.Case, "kind", a.Kind)
+		case flows.Retriage:
+			c := a.Case
+			if c == "" {
+				c = s.Case
+			}
+			if c != "" {
+				it.staff = append(it.staff, staffTask{op: opSuggest, caseID: c, categories: a.Categories, key: key + ":suggest:" + strconv.Itoa(i)})
+			}
 		default:
 			log.Warn("flow action not handled; ignored", "action", fmt.Sprintf("%T", a))
 		}
@@ -842,6 +864,10 @@ func (w *Workers) hand(ctx context.Context, t staffTask) error {
 		if err == nil {
 			w.opt.Log.Info("case cut from the resident", "case", t.caseID)
 		}
+	case opSuggest:
+		err = w.opt.Handoffs.Suggest(ctx, t.caseID, t.categories, t.key)
+	case opCheck:
+		err = w.opt.Handoffs.CheckAsked(ctx, t.caseID, t.crisis, t.key)
 	default:
 		w.opt.Log.Warn("unknown staff work skipped", "op", int(t.op))
 	}

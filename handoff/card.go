@@ -159,6 +159,12 @@ func (s *Service) card(c *Case) ([]slack.Block, string) {
 		txt("*受付*\n" + received),
 		txt("*担当チーム*\n" + strings.Join(teams, "、")),
 	}
+	if c.CheckKind != "" {
+		fields = append(fields, txt("*安全の確認*\n"+crisisName(c.CheckKind)+"："+checkedName(c.Checked)))
+	}
+	if len(c.Suggested) > 0 {
+		fields = append(fields, txt("*候補の分野*\n"+s.catNames(c.Suggested)+"（後の言葉から）"))
+	}
 	if c.Compound {
 		f := "*複合ニーズ*\nあり（多機関協働）"
 		if len(c.Patterns) > 0 {

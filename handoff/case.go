@@ -79,6 +79,12 @@ type Case struct {
 	Forgotten time.Time `json:"forgot,omitzero"`
 	// ForgetNoted is set once the thread was told of Forgotten.
 	ForgetNoted bool `json:"forgotnoted,omitempty"`
+	// CheckKind is the crisis kind the safety check asked about, and
+	// Checked the resident's answer (yes, unsure, no, unanswered).
+	CheckKind string `json:"check,omitempty"`
+	Checked   string `json:"checked,omitempty"`
+	// Suggested are needs the resident's later words point to; staff decide.
+	Suggested []string `json:"suggested,omitempty"`
 }
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U, so an ID read

@@ -519,12 +519,50 @@ func TestUrgentCardMentionsGroup(t *testing.T) {
 	h := newHarness(t, nil)
 	c := h.open(flows.Handoff{Categories: []string{"violence"}, Urgent: true, Crisis: "violence", Locale: "en", Said: []string{"my husband hits me"}}, "k1")
 	card := h.card(c.Home)
-	for _, want := range []string{"🚨 緊急", "<!subteam^S0URGENT>", "暴力・虐待", "English", "my husband hits me"} {
+	for _, want := range []string{"🚨 緊急", "<!subteam^S0URGENT>", "（暴力）", "English", "my husband hits me"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("urgent card lacks %q:\n%s", want, card)
 		}
 	}
 	if m, _ := h.fake.Message(c.Home.Channel, c.Home.TS); !strings.HasPrefix(m.Text, "<!subteam^S0URGENT>") {
 		t.Errorf("notification text %q does not mention the group", m.Text)
+	}
+}
+
+// TestSuggestionsAndChecksReachStaff: needs found in later words are listed
+// on the card and said in the thread once; a safety check asked during the
+// case is noted, and its answer is shown when it turns the case urgent.
+func TestSuggestionsAndChecksReachStaff(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	c := h.open(flows.Handoff{Categories: []string{"general"}}, "k1")
+	for _, key := range []string{"s1", "s1", "s2"} {
+		if err := h.svc.Suggest(ctx, c.ID, []string{"elderly"}, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.svc.CheckAsked(ctx, c.ID, "suicide", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	h.drained()
+	card := h.card(c.Home)
+	for _, want := range []string{"候補の分野", "高齢", "安全の確認", "自殺の危険：回答待ち"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("card lacks %q:\n%s", want, card)
+		}
+	}
+	thread := strings.Join(h.threadTexts(c.Home), "\n")
+	if n := strings.Count(thread, "ほかの分野の可能性"); n != 1 {
+		t.Errorf("%d suggestion notes for one need, want 1:\n%s", n, thread)
+	}
+	if !strings.Contains(thread, "安全の確認（自殺の危険）を尋ねました") {
+		t.Errorf("no note of the check in the thread:\n%s", thread)
+	}
+	if err := h.svc.Escalate(ctx, c.ID, flows.Handoff{Urgent: true, Crisis: "suicide", Checked: "yes"}, "e1"); err != nil {
+		t.Fatal(err)
+	}
+	h.drained()
+	if card := h.card(c.Home); !strings.Contains(card, "自殺の危険：はい") || !strings.Contains(card, "🚨") {
+		t.Errorf("escalated card does not show the answer:\n%s", card)
 	}
 }

@@ -49,8 +49,10 @@ type task struct {
 	ID string `json:"id,omitempty"`
 	// Text is a relay's words.
 	Text string `json:"text,omitempty"`
-	// Crisis is the crisis kind of an urgent escalation.
+	// Crisis is the crisis kind of an urgent escalation or a safety check.
 	Crisis string `json:"crisis,omitempty"`
+	// Cats are the categories of a suggestion.
+	Cats []string `json:"cats,omitempty"`
 }
 
 const (
@@ -62,6 +64,8 @@ const (
 	kindRelay       = "relay"       // the resident's words into the thread
 	kindUrgent      = "urgent"      // a crisis during an open case
 	kindForget      = "forget"      // the resident erased their data
+	kindSuggest     = "suggest"     // needs found in later words
+	kindCheck       = "check"       // the safety check asked during an open case
 )
 
 const group = "handoff"
@@ -501,6 +505,10 @@ func (s *Service) handle(ctx context.Context, t task) error {
 		return s.escalate(ctx, t)
 	case kindForget:
 		return s.forget(ctx, t.Case)
+	case kindSuggest:
+		return s.suggest(ctx, t)
+	case kindCheck:
+		return s.checkAsked(ctx, t)
 	}
 	return permanent(fmt.Errorf("unknown task kind %q", t.Kind))
 }

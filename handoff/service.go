@@ -177,6 +177,8 @@ func (s *Service) Open(ctx context.Context, userID string, h flows.Handoff, key 
 		Said:       summarise(h.Said, 3, 200),
 		Chose:      summarise(h.Chose, 6, 40),
 		PrevCase:   h.Reopen,
+		CheckKind:  h.CheckKind,
+		Checked:    h.Checked,
 		Created:    now,
 		Updated:    now,
 	}
@@ -204,8 +206,71 @@ func (s *Service) Open(ctx context.Context, userID string, h flows.Handoff, key 
 // the card turns urgent, the thread gets a note mentioning the urgent
 // group, and the unclaimed reminder comes sooner. Idempotent by key.
 func (s *Service) Escalate(ctx context.Context, caseID string, h flows.Handoff, key string) error {
-	_, err := s.enqueue(ctx, task{Kind: kindUrgent, Case: caseID, Crisis: h.Crisis}, "esc:"+key)
+	_, err := s.enqueue(ctx, task{Kind: kindUrgent, Case: caseID, Crisis: h.Crisis, Text: h.Checked}, "esc:"+key)
 	return err
+}
+
+// Suggest queues needs the resident's later words point to, for the card
+// and the thread. Idempotent by key.
+func (s *Service) Suggest(ctx context.Context, caseID string, categories []string, key string) error {
+	_, err := s.enqueue(ctx, task{Kind: kindSuggest, Case: caseID, Cats: categories}, "suggest:"+key)
+	return err
+}
+
+// CheckAsked queues a thread note that the safety check was asked about
+// kind. Idempotent by key.
+func (s *Service) CheckAsked(ctx context.Context, caseID, kind, key string) error {
+	_, err := s.enqueue(ctx, task{Kind: kindCheck, Case: caseID, Crisis: kind}, "check:"+key)
+	return err
+}
+
+// suggest does a queued suggestion: the card lists the needs, and the
+// thread says where they came from.
+func (s *Service) suggest(ctx context.Context, t task) error {
+	var fresh []string
+	c, err := s.st.update(ctx, t.Case, func(c *Case) error {
+		fresh = nil
+		for _, id := range t.Cats {
+			if !contains(c.Suggested, id) && !contains(c.Teams, id) {
+				c.Suggested = append(c.Suggested, id)
+				fresh = append(fresh, id)
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errNoCase) {
+		return nil // expired: nothing to suggest to
+	}
+	if err != nil {
+		return fmt.Errorf("suggest: %w", err)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	note := ":bulb: 相談者の後の言葉から、ほかの分野の可能性：" + s.catNames(fresh) + "（移管・追加は担当者が判断してください）"
+	if err := s.postThread(ctx, c, note); err != nil {
+		return fmt.Errorf("suggest for case %s: %w", t.Case, err)
+	}
+	return s.refreshCard(ctx, c)
+}
+
+// checkAsked notes in the thread that the safety check was asked.
+func (s *Service) checkAsked(ctx context.Context, t task) error {
+	c, err := s.st.update(ctx, t.Case, func(c *Case) error {
+		c.CheckKind, c.Checked = t.Crisis, ""
+		return nil
+	})
+	if errors.Is(err, errNoCase) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check asked: %w", err)
+	}
+	note := ":lifebuoy: 相談者の言葉から、安全の確認（" + crisisName(t.Crisis) + "）を尋ねました。「はい」「わからない」の答えは緊急として知らせます。"
+	if err := s.postThread(ctx, c, note); err != nil {
+		return fmt.Errorf("check asked in case %s: %w", t.Case, err)
+	}
+	return s.refreshCard(ctx, c)
 }
 
 // Relay queues the resident's words for the case thread. Idempotent by key.
@@ -389,6 +454,9 @@ func (s *Service) escalate(ctx context.Context, t task) error {
 		c.Urgent = true
 		if t.Crisis != "" {
 			c.Crisis = t.Crisis
+		}
+		if t.Text != "" && c.CheckKind != "" {
+			c.Checked = t.Text // the safety check answered yes or not sure
 		}
 		return nil
 	})

@@ -95,10 +95,37 @@ func crisisName(kind string) string {
 	switch kind {
 	case "suicide":
 		return "自殺の危険"
+	case "self_harm":
+		return "自傷"
+	case "child_abuse":
+		return "子どもの虐待"
+	case "elder_abuse":
+		return "高齢者の虐待"
+	case "dv":
+		return "DV"
+	case "sexual_violence":
+		return "性暴力"
 	case "violence":
-		return "暴力・虐待"
+		return "暴力"
 	case "medical":
 		return "医療の緊急"
 	}
 	return kind
+}
+
+// checkedName is the safety check's answer as staff read it.
+func checkedName(answer string) string {
+	switch answer {
+	case "yes":
+		return "はい"
+	case "unsure":
+		return "わからない"
+	case "no":
+		return "いいえ"
+	case "unanswered":
+		return "未回答（答えずに書き続けた）"
+	case "":
+		return "回答待ち"
+	}
+	return answer
 }
