@@ -17,6 +17,9 @@ const firstNumbers = 2
 func (st *step) crisis(text string) bool {
 	t := st.f.triage
 	cur := t.crisisOf(st.cur)
+	if st.s.Young && cur.rule < 0 {
+		t.youngSigns(st.cur, &cur)
+	}
 	if cur.rule < 0 {
 		if n := len(st.s.Recent); n > 0 && !st.s.HandedOff && utf8.RuneCountInString(st.s.Recent[n-1]) <= splitPhraseRunes {
 			if joint := t.crisisOf(t.read(st.s.Recent[n-1] + text)); joint.rule >= 0 {

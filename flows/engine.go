@@ -327,7 +327,7 @@ func (st *step) text(raw string) {
 		return
 	}
 	st.remember(text)
-	if st.s.State != st.f.Start && st.cur.question() {
+	if st.cur.question() {
 		// Not answered here, but not ignored: a person will answer it.
 		st.say(st.f.Text("question_kept", st.s.Locale))
 	}
@@ -382,7 +382,9 @@ func (st *step) detour() bool {
 	switch {
 	case st.f.triage.del.any(st.cur):
 		event = evDelete
-	case st.f.triage.language.any(st.cur) && !st.easy:
+	case st.f.triage.language.any(st.cur) && !st.easy && (st.f.triage.language.only(st.cur) || utf8.RuneCountInString(st.cur.text) <= languageAskRunes):
+		// "English please" opens the menu; "my Japanese is bad, my husband
+		// left…" is a story, not a request for the menu.
 		event = evLanguage
 	case st.easy && st.f.triage.language.only(st.cur):
 		// "English" alone, and the language is already switched by it: the
@@ -635,6 +637,10 @@ func (st *step) handoffAction(fallback string) Handoff {
 	return h
 }
 
+// languageAskRunes is the longest message taken as a request for the
+// language menu when it says more than the request.
+const languageAskRunes = 24
+
 // registerMessages is how many of a resident's first messages may set the
 // register: a child often greets first and says who they are after.
 const registerMessages = 3
@@ -712,7 +718,8 @@ var childWords = []string{"ぼく", "ママ", "パパ", "おかあさん", "お�
 
 // gradeWords say the writer is a pupil, unless a parent is writing about
 // their child (小学3年の息子).
-var gradeWords = []string{"小学", "中学", "しょうがく", "ちゅうがく", "ねんせい", "年生", "高校生", "こうこうせい", "JC", "JK", "中1", "中2", "中3", "小4", "小5", "小6"}
+var gradeWords = []string{"小学", "中学", "しょうがく", "ちゅうがく", "ねんせい", "年生", "高校生", "こうこうせい", "JC", "JK", "中1", "中2", "中3", "小4", "小5", "小6",
+	"12歳", "13歳", "14歳", "15歳", "16歳", "17歳", "未成年"}
 
 // parentWords are how a parent names their child.
 var parentWords = []string{"息子", "娘", "子ども", "子供", "うちの子", "長男", "長女", "次男", "次女", "孫", "児童"}

@@ -56,8 +56,16 @@ func (st *step) relayText(text string) {
 // those who cannot speak. Messages that follow close get the short form.
 func (st *step) crisisAck() {
 	now := st.in.Now
+	if st.cur != nil && st.cur.question() {
+		// 朝まで待ったほうがいい？ 救急車は大げさ？: a person cannot answer
+		// before morning, so the answer is not to wait.
+		st.say(st.f.Text("ack_crisis_question", st.s.Locale))
+		return
+	}
 	if st.s.AckAt != 0 && !now.IsZero() && now.Sub(time.Unix(st.s.AckAt, 0)) < crisisAckFull {
-		st.say(st.f.Text("ack_crisis_again", st.s.Locale))
+		// The same line to every message reads as a machine in a loop.
+		st.s.AckN++
+		st.say(st.f.Text([]string{"ack_crisis_again", "ack_crisis_again2"}[st.s.AckN%2], st.s.Locale))
 		return
 	}
 	st.s.AckAt = 1

@@ -155,7 +155,10 @@ type FAQ struct {
 	Pos     Pos      `yaml:"-"`
 	ID      string   `yaml:"id"`
 	Phrases []Phrase `yaml:"phrases"`
-	Answer  Text     `yaml:"answer"`
+	// Except cancels the phrases it overlaps (申請にお金かかりますか is not
+	// about the consultation's cost).
+	Except []Phrase `yaml:"except"`
+	Answer Text     `yaml:"answer"`
 }
 
 // Contact is the consultation desk's own phone and address, filled in by
@@ -304,6 +307,9 @@ type CrisisRule struct {
 	// YoungNumbers replace Numbers when the resident writes as a child or
 	// a pupil (24時間子供SOSダイヤル first).
 	YoungNumbers []string `yaml:"young_numbers"`
+	// YoungSigns are signs only when the resident writes as a child or a
+	// pupil (追い出された, 泊まるところがない).
+	YoungSigns []Phrase `yaml:"young_signs"`
 	// SafeNow replaces texts.safe_now, the last bubble, for this kind (a
 	// carer who pushed their mother is asked about both of them).
 	SafeNow Text `yaml:"safe_now"`
@@ -414,32 +420,34 @@ var FixedTexts = map[string]string{
 // OptionalTexts are texts a flow may give; when it does not, the default
 // flow's text is used, so a city's flow written before them keeps working.
 var OptionalTexts = map[string]string{
-	"greeting_morning":   "{greeting} from 4:00 to 10:00 (おはようございます)",
-	"greeting_day":       "{greeting} from 10:00 to 18:00 (こんにちは)",
-	"greeting_evening":   "{greeting} from 18:00 to 4:00 (こんばんは)",
-	"ack_first":          "the first message after a handoff, while staff have the case: it arrived",
-	"ack_again":          "at most once per acknowledge.every while staff have the case",
-	"ack_closed":         "added to an acknowledgement outside business hours; {next_open} is replaced",
-	"urgent_told":        "in a crisis answer, when someone reads urgent cases now",
-	"urgent_closed":      "in a crisis answer, when no one reads them until {next_open}: say so plainly",
-	"safe_now":           "the last bubble of a crisis answer: いま安全な場所にいますか？",
-	"crisis_again":       "the short answer when crisis words come again in the same case",
-	"after_crisis_ok":    "a warm answer to 大丈夫です after a crisis answer; the case stays urgent",
-	"delete_history":     "after erasing: how to delete the LINE talk history on the phone",
-	"guide_none":         "answer to where to go or what to bring before any need is known",
-	"status_open":        "{status} while the desk is open",
-	"status_closed":      "{status} while it is closed; {next_open} is replaced",
-	"waiting_open":       "answer to まだですか while staff have the case and the desk is open",
-	"waiting_closed":     "the same while it is closed (or at night without night duty); {next_open} is replaced",
-	"thanks":             "answer to a message of thanks alone, before a case is open",
-	"answered_again":     "said instead of the same FAQ or guide answer twice in a row: a person will answer the rest",
-	"ack_crisis":         "every message after the crisis numbers were given: the words reach staff, when a person reads ({status}), the lines that take text",
-	"ack_crisis_text":    "before the lines that take text in ack_crisis, when one is open",
-	"ack_crisis_again":   "the short form of ack_crisis for messages that follow close",
-	"ack_more":           "a new need heard while staff have the case: {categories} are its names; said when nothing else was",
-	"ack_question_again": "a further question within 10 minutes of ack_question: short",
-	"ack_question":       "a question while staff have the case: a person will answer it (at most once in 10 minutes)",
-	"question_kept":      "a question before the handoff that the flow cannot answer: it is passed on, a person will answer",
-	"privacy_later":      "the privacy notice when it was held back by a crisis answer: no greeting, what happens to the words and how to erase them",
-	"check_unanswered":   "said when the resident writes on instead of answering the safety check: a 24-hour line, no pressure",
+	"greeting_morning":    "{greeting} from 4:00 to 10:00 (おはようございます)",
+	"greeting_day":        "{greeting} from 10:00 to 18:00 (こんにちは)",
+	"greeting_evening":    "{greeting} from 18:00 to 4:00 (こんばんは)",
+	"ack_first":           "the first message after a handoff, while staff have the case: it arrived",
+	"ack_again":           "at most once per acknowledge.every while staff have the case",
+	"ack_closed":          "added to an acknowledgement outside business hours; {next_open} is replaced",
+	"urgent_told":         "in a crisis answer, when someone reads urgent cases now",
+	"urgent_closed":       "in a crisis answer, when no one reads them until {next_open}: say so plainly",
+	"safe_now":            "the last bubble of a crisis answer: いま安全な場所にいますか？",
+	"crisis_again":        "the short answer when crisis words come again in the same case",
+	"after_crisis_ok":     "a warm answer to 大丈夫です after a crisis answer; the case stays urgent",
+	"delete_history":      "after erasing: how to delete the LINE talk history on the phone",
+	"guide_none":          "answer to where to go or what to bring before any need is known",
+	"status_open":         "{status} while the desk is open",
+	"status_closed":       "{status} while it is closed; {next_open} is replaced",
+	"waiting_open":        "answer to まだですか while staff have the case and the desk is open",
+	"waiting_closed":      "the same while it is closed (or at night without night duty); {next_open} is replaced",
+	"thanks":              "answer to a message of thanks alone, before a case is open",
+	"answered_again":      "said instead of the same FAQ or guide answer twice in a row: a person will answer the rest",
+	"ack_crisis":          "every message after the crisis numbers were given: the words reach staff, when a person reads ({status}), the lines that take text",
+	"ack_crisis_question": "a question after the crisis numbers were given: do not wait, call now",
+	"ack_crisis_again2":   "the other short form of ack_crisis, so that they alternate",
+	"ack_crisis_text":     "before the lines that take text in ack_crisis, when one is open",
+	"ack_crisis_again":    "the short form of ack_crisis for messages that follow close",
+	"ack_more":            "a new need heard while staff have the case: {categories} are its names; said when nothing else was",
+	"ack_question_again":  "a further question within 10 minutes of ack_question: short",
+	"ack_question":        "a question while staff have the case: a person will answer it (at most once in 10 minutes)",
+	"question_kept":       "a question before the handoff that the flow cannot answer: it is passed on, a person will answer",
+	"privacy_later":       "the privacy notice when it was held back by a crisis answer: no greeting, what happens to the words and how to erase them",
+	"check_unanswered":    "said when the resident writes on instead of answering the safety check: a 24-hour line, no pressure",
 }

@@ -68,6 +68,8 @@ type Session struct {
 	Japanese bool `json:"jp,omitempty"`
 	// KanaOnly counts the first messages written without kanji.
 	KanaOnly int `json:"ko,omitempty"`
+	// AckN turns the short answers after a crisis, so they do not repeat.
+	AckN int `json:"an,omitempty"`
 	// Answered is the FAQ or guide answer given last, so that the same
 	// answer is not given twice in a row.
 	Answered string `json:"qa,omitempty"`

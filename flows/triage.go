@@ -66,6 +66,8 @@ type crisisRule struct {
 	phrases entries
 	signs   entries
 	except  entries
+	// young are signs only when a child or pupil writes them.
+	young entries
 }
 
 type lowerRule struct {
@@ -161,7 +163,7 @@ func (f *Flow) compileTriage() Problems {
 	}
 	for _, r := range f.Crisis.Rules {
 		t.crisis = append(t.crisis, crisisRule{
-			kind: r.Kind, phrases: c.exprs(r.Phrases), signs: c.exprs(r.Signs), except: c.exprs(r.Except),
+			kind: r.Kind, phrases: c.exprs(r.Phrases), signs: c.exprs(r.Signs), except: c.exprs(r.Except), young: c.exprs(r.YoungSigns),
 		})
 	}
 	for _, l := range f.Crisis.Lower {
@@ -180,7 +182,7 @@ func (f *Flow) compileTriage() Problems {
 	a := f.Crisis.Check.Answers
 	t.answers = [3]ruleSet{c.set(a.Yes, nil), c.set(a.Unsure, nil), c.set(a.No, nil)}
 	for _, q := range f.FAQ {
-		t.faq = append(t.faq, c.set(q.Phrases, nil))
+		t.faq = append(t.faq, c.set(q.Phrases, q.Except))
 	}
 	t.guide = c.set(f.Intents.Guide, nil)
 	t.waiting = c.set(f.Intents.Waiting, nil)
@@ -292,6 +294,20 @@ type crisisReading struct {
 	rule  int // the first rule with a clear match, or -1
 	why   string
 	signs []sign
+}
+
+// youngSigns adds to r the signs that count when a child or a pupil
+// writes (追い出された, 泊まるところがない from a 16-year-old at night).
+func (t *triager) youngSigns(m *message, r *crisisReading) {
+	for k, rule := range t.crisis {
+		rule.young.in(m, func(i int, e expr) bool {
+			if len(find(m, e, rule.except)) > 0 {
+				r.signs = append(r.signs, sign{rule: k, key: fmt.Sprintf("%d:y%d", k, i), why: e.raw + " (young)"})
+				return false
+			}
+			return true
+		})
+	}
 }
 
 // crisisOf reads one message against the crisis rules, in order. Signs

@@ -107,6 +107,8 @@ func crisisName(kind string) string {
 		return "性暴力"
 	case "violence":
 		return "暴力"
+	case "fraud":
+		return "詐欺の被害（進行中）"
 	case "medical":
 		return "医療の緊急"
 	}
