@@ -19,7 +19,7 @@ func TestProblemsInJapanese(t *testing.T) {
 	}{
 		{"misspelt state", change{"states.yaml", "next: ask_who\n", "next: ask_whoo\n"}, "「ask_whoo」という状態がありません（「ask_who」のまちがいでは"},
 		{"YAML syntax", change{"states.yaml", "  - id: welcome\n", "  - id: welcome\n   broken: [\n"}, "YAML の書き方の誤り"},
-		{"missing language", change{"states.yaml", "en: Who is this about?", "fr: Who is this about?"}, "状態「ask_who」メッセージに「en」の文がありません"},
+		{"missing language", change{"states.yaml", "en: Thank you. Who is this about?", "fr: Who is this about?"}, "状態「ask_who」メッセージに「en」の文がありません"},
 		{"label too long", change{"states.yaml", "en: Elderly care}", "en: Care for older family members and more}"}, "LINE では 20 文字までです"},
 		{"unknown key", change{"states.yaml", "  - id: welcome\n", "  - id: welcome\n    mesage: {ja: x}\n"}, "知らないキー「mesage」"},
 		{"no channel", change{"categories.yaml", "    channel: \"#soudan-elderly\"\n", ""}, "Slack チャンネルがありません"},

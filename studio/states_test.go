@@ -6,7 +6,7 @@ import (
 )
 
 func TestStateTextsMarkMissingLanguages(t *testing.T) {
-	dir := flowWith(t, change{"states.yaml", "en: Who is this about?", "fr: Who is this about?"})
+	dir := flowWith(t, change{"states.yaml", "en: Thank you. Who is this about?", "fr: Who is this about?"})
 	st, err := New(Options{Dir: dir, Logger: quietLogger(t)})
 	if err != nil {
 		t.Fatal(err)
