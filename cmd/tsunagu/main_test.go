@@ -139,11 +139,10 @@ func TestChatBadLanguage(t *testing.T) {
 	}
 }
 
-func TestFlowsLint(t *testing.T) {
-	if code, out, errs := runCmd(t, "", "flows", "lint"); code != 0 {
-		t.Fatalf("default flow: exit %d\n%s%s", code, out, errs)
-	}
-	// A copy of the default flow with a YAML syntax error.
+// flowCopy copies the default flow into a temporary folder, changing file
+// name's text with edit.
+func flowCopy(t *testing.T, name string, edit func(string) string) string {
+	t.Helper()
 	dir := t.TempDir()
 	src := "../../flows/default"
 	entries, err := os.ReadDir(src)
@@ -158,16 +157,45 @@ func TestFlowsLint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Name() == "intents.yaml" {
-			data = append(data, []byte("\nbroken: [unclosed\n")...)
+		if e.Name() == name {
+			data = []byte(edit(string(data)))
 		}
 		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	code, _, errs := runCmd(t, "", "flows", "lint", dir)
+	return dir
+}
+
+func TestFlowsLint(t *testing.T) {
+	t.Setenv("LANG", "C")
+	if code, out, errs := runCmd(t, "", "flows", "lint"); code != 0 {
+		t.Fatalf("default flow: exit %d\n%s%s", code, out, errs)
+	}
+	broken := flowCopy(t, "intents.yaml", func(s string) string { return s + "\nbroken: [unclosed\n" })
+	code, _, errs := runCmd(t, "", "flows", "lint", broken)
 	if code != 1 || !regexp.MustCompile(`intents\.yaml:\d+:\d+: YAML syntax error`).MatchString(errs) {
 		t.Fatalf("broken copy: exit %d, stderr %q", code, errs)
+	}
+	// In Japanese, by flag and by LANG.
+	if code, _, errs := runCmd(t, "", "flows", "lint", "--lang", "ja", broken); code != 1 || !strings.Contains(errs, "YAML の書き方の誤り") {
+		t.Errorf("--lang ja: exit %d, stderr %q", code, errs)
+	}
+	t.Setenv("LANG", "ja_JP.UTF-8")
+	if code, _, errs := runCmd(t, "", "flows", "lint", broken); code != 1 || !strings.Contains(errs, "YAML の書き方の誤り") {
+		t.Errorf("LANG=ja_JP.UTF-8: exit %d, stderr %q", code, errs)
+	}
+	t.Setenv("LANG", "C")
+	// Free text that matches nothing loops on "listen": refused, with the path.
+	loops := flowCopy(t, "states.yaml", func(s string) string {
+		return strings.Replace(s, "      found: confirm\n      not_found: handoff\n", "      found: confirm\n      not_found: listen\n", 1)
+	})
+	code, _, errs = runCmd(t, "", "flows", "lint", loops)
+	if code != 1 || !strings.Contains(errs, "never reaches a person") || !strings.Contains(errs, "listen → listen") {
+		t.Errorf("looping copy: exit %d, stderr %q", code, errs)
+	}
+	if code, out, help := runCmd(t, "", "flows", "lint", "--help"); code != 0 || !strings.Contains(out+help, "usage: tsunagu flows lint") {
+		t.Errorf("--help: exit %d, %q", code, out+help)
 	}
 }
 
