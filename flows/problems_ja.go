@@ -127,7 +127,7 @@ var jaWordMap = map[string]string{
 }
 
 // jaKinds name what YAML found where something else was expected.
-var jaKinds = map[string]string{"a list": "一覧", "a set of keys": "キーと値の組", "a single value": "1 つの値", "a document": "文書"}
+var jaKinds = map[string]string{"the top level": "ファイルのいちばん上", "a list": "一覧", "a set of keys": "キーと値の組", "a single value": "1 つの値", "a document": "文書"}
 
 // jaSpaceRe finds the spaces English formats leave between Japanese words.
 var jaSpaceRe = regexp.MustCompile(`([\p{Han}\p{Hiragana}\p{Katakana}ー」）])[ \t]+([\p{Han}\p{Hiragana}\p{Katakana}ー「（])`)

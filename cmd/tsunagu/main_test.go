@@ -223,6 +223,7 @@ func TestFlowsTriage(t *testing.T) {
 }
 
 func TestFlowsTestAndGraph(t *testing.T) {
+	t.Setenv("LANG", "C")
 	code, out, errs := runCmd(t, "", "flows", "test")
 	if code != 0 || !strings.Contains(out, " passed, 0 failed") {
 		t.Fatalf("flows test: exit %d\n%s%s", code, out, errs)
@@ -230,6 +231,15 @@ func TestFlowsTestAndGraph(t *testing.T) {
 	code, out, _ = runCmd(t, "", "flows", "graph")
 	if code != 0 || !strings.HasPrefix(out, "stateDiagram-v2") {
 		t.Fatalf("graph: exit %d %q", code, out[:min(len(out), 80)])
+	}
+	// A failing test, said in Japanese.
+	file := filepath.Join(t.TempDir(), "fail.yaml")
+	if err := os.WriteFile(file, []byte("tests:\n  - name: wrong on purpose\n    steps:\n      - say: 人と話したい\n        handoff: none\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCmd(t, "", "flows", "test", "--lang", "ja", file)
+	if code != 1 || !strings.Contains(out, "FAIL") || !strings.Contains(out, "はずが") || !strings.Contains(out, "成功 0、失敗 1") {
+		t.Errorf("flows test --lang ja: exit %d\n%s%s", code, out, errs)
 	}
 }
 
