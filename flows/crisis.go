@@ -133,8 +133,14 @@ func (st *step) escalate(rule CrisisRule, text, answer string) {
 func (st *step) sayCrisis(rule CrisisRule) {
 	ids := st.crisisNumbers(rule)
 	first := min(firstNumbers, len(ids))
+	msg, safe := rule.Message, rule.SafeNow
+	if rule.Other.ByLocale != nil && st.cur != nil && st.f.triage.aboutOther.any(st.cur) {
+		// About a friend or a relative: care for the one writing, and what
+		// to do for the other, not "are you safe".
+		msg, safe = rule.Other, rule.OtherSafeNow
+	}
 	st.bubble()
-	st.say(rule.Message.In(st.s.Locale, st.f.Locale()) + "\n" + strings.Join(st.numberLines(ids[:first]), "\n"))
+	st.say(msg.In(st.s.Locale, st.f.Locale()) + "\n" + strings.Join(st.numberLines(ids[:first]), "\n"))
 	if rest := st.numberLines(ids[first:]); len(rest) > 0 {
 		st.bubble()
 		st.say(st.f.Text("numbers_heading", st.s.Locale) + "\n" + strings.Join(rest, "\n"))
@@ -142,7 +148,7 @@ func (st *step) sayCrisis(rule CrisisRule) {
 	st.bubble()
 	st.say(st.urgentStatus())
 	st.bubble()
-	if safe := rule.SafeNow.In(st.s.Locale, st.f.Locale()); safe != "" {
+	if safe := safe.In(st.s.Locale, st.f.Locale()); safe != "" {
 		st.say(safe)
 		return
 	}

@@ -286,6 +286,10 @@ func (l *linter) crisis() {
 		if r.SafeNow.ByLocale != nil {
 			l.text(r.SafeNow, r.Pos, what+" safe_now")
 		}
+		if r.Other.ByLocale != nil {
+			l.text(r.Other, r.Pos, what+" other")
+			l.text(r.OtherSafeNow, r.Pos, what+" other_safe_now")
+		}
 		if len(r.Numbers) == 0 {
 			l.add(r.Pos, "%s shows no numbers: list at least 119 or 110", what)
 		}
@@ -550,8 +554,10 @@ func (l *linter) crisisBubbles() {
 					st.in.Now = at
 					ids := st.crisisNumbers(r)
 					first = min(firstNumbers, len(ids))
-					b1 := r.Message.In(loc, f.Locale()) + "\n" + strings.Join(st.numberLines(ids[:first]), "\n")
-					longest = max(longest, utf8.RuneCountInString(b1))
+					for _, m := range []Text{r.Message, r.Other} {
+						b1 := m.In(loc, f.Locale()) + "\n" + strings.Join(st.numberLines(ids[:first]), "\n")
+						longest = max(longest, utf8.RuneCountInString(b1))
+					}
 				}
 				if longest > maxFirstBubbleRunes {
 					l.add(r.Message.Pos.or(r.Pos), "crisis rule %q: the first bubble can be %d characters in %q (the message and %d numbers); keep it under %d so it reads on a phone", r.Kind, longest, loc, first, maxFirstBubbleRunes)

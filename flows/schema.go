@@ -232,6 +232,9 @@ type Crisis struct {
 	// SignsForCrisis is how many different signs in the resident's recent
 	// messages count as a crisis (3 when zero).
 	SignsForCrisis int `yaml:"signs_for_crisis"`
+	// AboutOther are phrases that say the words are about someone else
+	// (友達が…って投稿してる): a rule's "other" texts are used then.
+	AboutOther []Phrase `yaml:"about_other"`
 }
 
 // SafetyCheck is the direct, kind question a gatekeeper asks when unsure
@@ -310,6 +313,11 @@ type CrisisRule struct {
 	// YoungSigns are signs only when the resident writes as a child or a
 	// pupil (追い出された, 泊まるところがない).
 	YoungSigns []Phrase `yaml:"young_signs"`
+	// Other and OtherSafeNow replace Message and the last bubble when the
+	// words are about someone else (crisis.about_other): the friend who
+	// posted goodbye, not the one writing.
+	Other        Text `yaml:"other"`
+	OtherSafeNow Text `yaml:"other_safe_now"`
 	// SafeNow replaces texts.safe_now, the last bubble, for this kind (a
 	// carer who pushed their mother is asked about both of them).
 	SafeNow Text `yaml:"safe_now"`

@@ -50,6 +50,7 @@ type triager struct {
 	thanks     ruleSet
 	takeback   ruleSet
 	easy       ruleSet
+	aboutOther ruleSet
 	buttons    [][]ruleSet // per state, per button: the phrases that press it
 	signsFor   int
 }
@@ -189,6 +190,7 @@ func (f *Flow) compileTriage() Problems {
 	t.thanks = c.set(f.Intents.Thanks, nil)
 	t.takeback = c.set(f.Intents.Takeback, nil)
 	t.easy = c.set(f.Intents.EasyJapanese, nil)
+	t.aboutOther = c.set(f.Crisis.AboutOther, nil)
 	for _, st := range f.States {
 		var bs []ruleSet
 		for _, q := range st.QuickReplies {
