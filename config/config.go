@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -228,13 +230,64 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want json or text", c.LogFormat))
 	}
-	if !strings.HasPrefix(c.LineAPIBaseURL, "http://") && !strings.HasPrefix(c.LineAPIBaseURL, "https://") {
-		errs = append(errs, fmt.Errorf("LINE_API_BASE_URL=%q: want an http:// or https:// URL", c.LineAPIBaseURL))
+	errs = append(errs, checkURL("LINE_API_BASE_URL", c.LineAPIBaseURL), checkURL("SLACK_API_BASE_URL", c.SlackAPIBaseURL))
+	if c.SlackBotToken != "" && !botToken.MatchString(c.SlackBotToken) {
+		// A user token (xoxp-) would post as a person, and one made for
+		// another use fails only when the first case is handed off.
+		errs = append(errs, fmt.Errorf("SLACK_BOT_TOKEN=%s: want the app's bot token (xoxb-…, under OAuth & Permissions)", tokenShape(c.SlackBotToken)))
 	}
+	if c.SlackAppToken != "" && !appToken.MatchString(c.SlackAppToken) {
+		errs = append(errs, fmt.Errorf("SLACK_APP_TOKEN=%s: want an app-level token (xapp-1-A…-…-…, under Basic Information) with connections:write", tokenShape(c.SlackAppToken)))
+	}
+	errs = append(errs, checkMention("SLACK_URGENT_MENTION", c.SlackUrgentMention), checkMention("SLACK_LEAD_MENTION", c.SlackLeadMention))
 	if _, err := c.RedisOptions(); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
+}
+
+var (
+	botToken = regexp.MustCompile(`^xoxb-[0-9A-Za-z-]+$`)
+	appToken = regexp.MustCompile(`^xapp-[0-9]+-[0-9A-Z]+-[0-9]+-[0-9a-z]+$`)
+	// mentionID is a Slack user-group (S…), user (U…) or enterprise user
+	// (W…) id as Slack shows it in a profile's "Copy member ID".
+	mentionID = regexp.MustCompile(`^[SUW][0-9A-Z]{6,}$`)
+)
+
+// tokenShape names what a token starts with, never the token itself.
+func tokenShape(tok string) string {
+	if i := strings.IndexByte(tok, '-'); i > 0 && i <= 5 {
+		return fmt.Sprintf("%q", tok[:i+1]+"…")
+	}
+	return "(a value of another kind)"
+}
+
+// checkMention refuses a mention Slack would print as plain text: the
+// crisis path depends on it reaching someone's phone.
+func checkMention(name, v string) error {
+	switch {
+	case v == "here" || v == "channel" || v == "everyone":
+		return nil
+	case mentionID.MatchString(v):
+		return nil
+	}
+	hint := " (a display name notifies no one: copy the member or group id from Slack)"
+	switch bare := strings.TrimLeft(v, "@!"); {
+	case bare == "here" || bare == "channel":
+		hint = fmt.Sprintf(" (write %s, without the %c)", bare, v[0])
+	case strings.HasPrefix(v, "<"):
+		hint = " (write the bare id, not Slack's <…> markup)"
+	}
+	return fmt.Errorf("%s=%q: it would notify no one: want a user-group id (S…), a user id (U… or W…), here or channel%s", name, v, hint)
+}
+
+// checkURL wants an absolute http(s) URL with a host.
+func checkURL(name, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s=%q: want an http:// or https:// URL", name, v)
+	}
+	return nil
 }
 
 // RedisOptions turns RedisURL into options for redis.NewUniversalClient. The

@@ -64,14 +64,36 @@ func TestFromEnv(t *testing.T) {
 		{name: "bad base url", env: with("LINE_API_BASE_URL", "api.line.me"), wantErr: []string{"LINE_API_BASE_URL"}},
 		{name: "slack required", env: with("SLACK_BOT_TOKEN", "", "SLACK_SIGNING_SECRET", ""),
 			wantErr: []string{"SLACK_BOT_TOKEN is required", "SLACK_SIGNING_SECRET is required (or SLACK_APP_TOKEN"}},
-		{name: "socket mode needs no signing secret", env: with("SLACK_SIGNING_SECRET", "", "SLACK_APP_TOKEN", "xapp-1",
+		{name: "socket mode needs no signing secret", env: with("SLACK_SIGNING_SECRET", "", "SLACK_APP_TOKEN", "xapp-1-A0123ABCD-1234567890-abc123",
 			"SLACK_ESCALATE_AFTER", "10m", "SLACK_SHOW_STAFF_NAMES", "true", "SLACK_API_BASE_URL", "http://127.0.0.1:1/api"),
 			check: func(t *testing.T, c Config) {
-				if c.SlackAppToken != "xapp-1" || c.SlackEscalateAfter != 10*time.Minute || !c.SlackShowStaffNames ||
+				if c.SlackAppToken != "xapp-1-A0123ABCD-1234567890-abc123" || c.SlackEscalateAfter != 10*time.Minute || !c.SlackShowStaffNames ||
 					c.SlackAPIBaseURL != "http://127.0.0.1:1/api/" {
 					t.Errorf("slack settings not applied: %+v", c)
 				}
 			}},
+		{name: "mentions that notify someone", env: with("SLACK_URGENT_MENTION", "S0123ABCD", "SLACK_LEAD_MENTION", "U0123ABCD"),
+			check: func(t *testing.T, c Config) {
+				if c.SlackUrgentMention != "S0123ABCD" || c.SlackLeadMention != "U0123ABCD" {
+					t.Errorf("mentions not applied: %+v", c)
+				}
+			}},
+		{name: "enterprise user and channel", env: with("SLACK_URGENT_MENTION", "W0123ABCD", "SLACK_LEAD_MENTION", "channel"),
+			check: func(t *testing.T, c Config) {}},
+		{name: "display name mentions no one", env: with("SLACK_URGENT_MENTION", "@tanaka"),
+			wantErr: []string{`SLACK_URGENT_MENTION="@tanaka": it would notify no one`, "member or group id"}},
+		{name: "at-here", env: with("SLACK_LEAD_MENTION", "@here"), wantErr: []string{`SLACK_LEAD_MENTION="@here"`, "write here, without the @"}},
+		{name: "slack markup", env: with("SLACK_URGENT_MENTION", "<!subteam^S0123ABCD>"), wantErr: []string{"bare id"}},
+		{name: "lower-case id", env: with("SLACK_URGENT_MENTION", "s0123abcd"), wantErr: []string{"SLACK_URGENT_MENTION"}},
+		{name: "user token", env: with("SLACK_BOT_TOKEN", "xoxp-123-456-secretpart"),
+			wantErr: []string{`SLACK_BOT_TOKEN="xoxp-…": want the app's bot token (xoxb-`}},
+		{name: "malformed app token", env: with("SLACK_APP_TOKEN", "xapp-broken"), wantErr: []string{`SLACK_APP_TOKEN="xapp-…": want an app-level token`}},
+		{name: "bot token in the app slot", env: with("SLACK_APP_TOKEN", "xoxb-1-2"), wantErr: []string{"SLACK_APP_TOKEN"}},
+		{name: "bad slack url", env: with("SLACK_API_BASE_URL", "slack.com/api"), wantErr: []string{"SLACK_API_BASE_URL"}},
+		{name: "url without host", env: with("LINE_API_BASE_URL", "https://"), wantErr: []string{"LINE_API_BASE_URL"}},
+		{name: "all problems at once", env: with("SLACK_BOT_TOKEN", "xoxp-1", "SLACK_URGENT_MENTION", "tanaka",
+			"SLACK_APP_TOKEN", "nope", "TSUNAGU_SHARDS", "x", "LINE_CHANNEL_SECRET", ""),
+			wantErr: []string{"SLACK_BOT_TOKEN", "SLACK_URGENT_MENTION", "SLACK_APP_TOKEN", "TSUNAGU_SHARDS", "LINE_CHANNEL_SECRET"}},
 		{name: "bad staff names flag", env: with("SLACK_SHOW_STAFF_NAMES", "maybe"), wantErr: []string{"SLACK_SHOW_STAFF_NAMES"}},
 		{name: "bad redis url hides password", env: with("REDIS_URL", "mysql://user:hunter2@db:1/0"), wantErr: []string{"REDIS_URL"}},
 	}
@@ -93,7 +115,7 @@ func TestFromEnv(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), "hunter2") {
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "secretpart") {
 				t.Errorf("error leaks the Redis password: %q", err)
 			}
 		})
