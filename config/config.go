@@ -3,17 +3,13 @@
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Config is everything `tsunagu serve` needs. The zero value is not usable:
@@ -29,8 +25,19 @@ type Config struct {
 	// point it at a fake.
 	LineAPIBaseURL string
 
-	// RedisURL names the Redis to use (REDIS_URL): redis://, rediss:// or unix://.
+	// RedisURL names the Redis to use (REDIS_URL): redis://, rediss:// or
+	// unix:// for one node, redis-sentinel:// or rediss-sentinel:// for a
+	// Sentinel-watched master. With RedisSentinelMaster or RedisClusterAddrs
+	// its host is not used, its credentials, TLS and options are.
 	RedisURL string
+	// RedisSentinelMaster is the master's name Sentinel knows
+	// (REDIS_SENTINEL_MASTER); RedisSentinelAddrs are the sentinels
+	// (REDIS_SENTINEL_ADDRS, host:port, comma-separated).
+	RedisSentinelMaster string
+	RedisSentinelAddrs  []string
+	// RedisClusterAddrs are seed nodes of a Redis Cluster (REDIS_CLUSTER_ADDRS,
+	// host:port, comma-separated); the others are found from them.
+	RedisClusterAddrs []string
 	// KeyPrefix starts every Redis key (TSUNAGU_KEY_PREFIX), so that several
 	// deployments can share one Redis.
 	KeyPrefix string
@@ -151,6 +158,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			*dst = v
 		}
 	}
+	list := func(name string, dst *[]string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = splitList(v)
+		}
+	}
 	required := func(name string, dst *string) {
 		str(name, dst)
 		if *dst == "" {
@@ -186,6 +198,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	required("LINE_CHANNEL_ACCESS_TOKEN", &c.LineChannelAccessToken)
 	str("LINE_API_BASE_URL", &c.LineAPIBaseURL)
 	str("REDIS_URL", &c.RedisURL)
+	str("REDIS_SENTINEL_MASTER", &c.RedisSentinelMaster)
+	list("REDIS_SENTINEL_ADDRS", &c.RedisSentinelAddrs)
+	list("REDIS_CLUSTER_ADDRS", &c.RedisClusterAddrs)
 	str("TSUNAGU_KEY_PREFIX", &c.KeyPrefix)
 	str("ADDR", &c.Addr)
 	str("TSUNAGU_FLOW", &c.FlowPath)
@@ -288,45 +303,4 @@ func checkURL(name, v string) error {
 		return fmt.Errorf("%s=%q: want an http:// or https:// URL", name, v)
 	}
 	return nil
-}
-
-// RedisOptions turns RedisURL into options for redis.NewUniversalClient. The
-// URL's password is never part of the error.
-func (c Config) RedisOptions() (*redis.UniversalOptions, error) {
-	o, err := redis.ParseURL(c.RedisURL)
-	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL: %w", redactErr(err, c.RedisURL))
-	}
-	u := &redis.UniversalOptions{
-		Addrs:        []string{o.Addr},
-		DB:           o.DB,
-		Username:     o.Username,
-		Password:     o.Password,
-		TLSConfig:    o.TLSConfig,
-		Protocol:     o.Protocol,
-		DialTimeout:  o.DialTimeout,
-		ReadTimeout:  o.ReadTimeout,
-		WriteTimeout: o.WriteTimeout,
-		PoolSize:     o.PoolSize,
-		MinIdleConns: o.MinIdleConns,
-		MaxRetries:   o.MaxRetries,
-		ClientName:   o.ClientName,
-	}
-	if o.Network == "unix" {
-		// UniversalOptions has no Network field; a dialer keeps unix:// URLs working.
-		var d net.Dialer
-		u.Dialer = func(ctx context.Context, _, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, "unix", addr)
-		}
-	}
-	return u, nil
-}
-
-// redactErr keeps a parse error but never the raw URL, which may hold a password.
-func redactErr(err error, url string) error {
-	msg := err.Error()
-	if url != "" && strings.Contains(msg, url) {
-		msg = strings.ReplaceAll(msg, url, "<REDIS_URL>")
-	}
-	return errors.New(msg)
 }
