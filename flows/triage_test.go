@@ -117,6 +117,8 @@ func TestTriageOnLabelledSets(t *testing.T) {
 		"t4.tsv":         {0.85, 0.025, 0.14, 0.92},
 		"d.tsv":          {0.93, 0.02, 0.10, 0.85},
 		"e.tsv":          {0.94, 0.02, 0.10, 0.85},
+		"h.tsv":          {0.94, 0.01, 0.15, 0.88},
+		"i.tsv":          {0.94, 0.025, 0.16, 0.85},
 	}
 	files, err := filepath.Glob("testdata/eval/*.tsv")
 	if err != nil || len(files) == 0 {
