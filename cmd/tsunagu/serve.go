@@ -72,7 +72,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		// webhook, the Slack side and the answers' staff work share the rest.
 		ropt.PoolSize = 2*cfg.Shards + 64
 	}
-	rdb := redis.NewUniversalClient(ropt)
+	rdb := openRedis(ropt)
 	defer rdb.Close()
 	m := &metrics{}
 	rdb.AddHook(redisHook{m})
