@@ -38,13 +38,23 @@ type relayLog struct {
 	Handoffs
 	mu     sync.Mutex
 	relays []string
+	ids    []string
+	unsent []string
 }
 
-func (h *relayLog) Relay(ctx context.Context, caseID, text, key string) error {
+func (h *relayLog) Relay(ctx context.Context, caseID, key string, texts, ids []string) error {
 	h.mu.Lock()
-	h.relays = append(h.relays, text)
+	h.relays = append(h.relays, strings.Join(texts, "\n"))
+	h.ids = append(h.ids, ids...)
 	h.mu.Unlock()
-	return h.Handoffs.Relay(ctx, caseID, text, key)
+	return h.Handoffs.Relay(ctx, caseID, key, texts, ids)
+}
+
+func (h *relayLog) Unsend(ctx context.Context, caseID, messageID, key string) error {
+	h.mu.Lock()
+	h.unsent = append(h.unsent, caseID+" "+messageID)
+	h.mu.Unlock()
+	return h.Handoffs.Unsend(ctx, caseID, messageID, key)
 }
 
 func (h *relayLog) texts() []string {

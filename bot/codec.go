@@ -101,3 +101,16 @@ func (d *dec) count() int {
 	}
 	return int(n)
 }
+
+// strs reads a list of strings.
+func (d *dec) strs() []string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.str()
+	}
+	return out
+}

@@ -72,12 +72,21 @@ func (l *LogHandoffs) Escalate(_ context.Context, caseID string, h flows.Handoff
 	return nil
 }
 
-// Relay implements Handoffs; the text is not logged.
-func (l *LogHandoffs) Relay(_ context.Context, caseID, _ string, key string) error {
+// Relay implements Handoffs; the texts are not logged.
+func (l *LogHandoffs) Relay(_ context.Context, caseID, key string, texts, _ []string) error {
 	if !l.first(key, caseID, "relay") {
 		return nil
 	}
-	l.log.Info("resident message for case (no staff adapter configured)", "case", caseID)
+	l.log.Info("resident message for case (no staff adapter configured)", "case", caseID, "messages", len(texts))
+	return nil
+}
+
+// Unsend implements Handoffs.
+func (l *LogHandoffs) Unsend(_ context.Context, caseID, _, key string) error {
+	if !l.first(key, caseID, "unsend") {
+		return nil
+	}
+	l.log.Info("resident unsent a message of case (no staff adapter configured)", "case", caseID)
 	return nil
 }
 

@@ -33,6 +33,9 @@ const (
 	// KindGroup is a message or a join in a group or room: the bot says that
 	// consultations are one to one, and leaves.
 	KindGroup
+	// KindUnsend is a resident taking back a message (MessageID): staff
+	// who have it in a case thread see it withdrawn.
+	KindUnsend
 )
 
 // Entry is one event in the intake, as the webhook understood it: the SDK
@@ -56,25 +59,32 @@ type Entry struct {
 	// Key is the caller's idempotency key of a synthetic event; the retry
 	// keys of its pushes derive from it.
 	Key string
+	// MessageID is LINE's id of the message (or of the message unsent).
+	MessageID string
+	// Standby is set for an event sent while another channel holds the
+	// chat: it is stored and seen, and never answered.
+	Standby bool
 
 	// Set when read from the intake.
 	StreamID string
 	Shard    int
 }
 
-// entryVersion starts every encoded entry so a later layout can be told apart.
-const entryVersion = 1
+// entryVersion starts every encoded entry so a later layout can be told
+// apart; version 1 entries (without message id and mode) are still read.
+const entryVersion = 2
 
 func (e *Entry) marshal() []byte {
-	b := make(enc, 0, 64+len(e.ID)+len(e.To)+len(e.Text)+len(e.Token)+len(e.Key))
+	b := make(enc, 0, 64+len(e.ID)+len(e.To)+len(e.Text)+len(e.Token)+len(e.Key)+len(e.MessageID))
 	b = append(b, entryVersion, byte(e.Kind))
 	b = b.str(e.ID).str(e.Source).str(e.To).str(e.Text).str(string(e.Event)).str(e.Token).str(e.Key)
 	b = b.int(e.At.UnixMilli()).int(e.Recv.UnixMilli())
+	b = b.str(e.MessageID).bool(e.Standby)
 	return b
 }
 
 func unmarshalEntry(b []byte) (Entry, error) {
-	if len(b) < 2 || b[0] != entryVersion {
+	if len(b) < 2 || (b[0] != entryVersion && b[0] != 1) {
 		return Entry{}, errCorrupt
 	}
 	e := Entry{Kind: Kind(b[1])}
@@ -82,6 +92,9 @@ func unmarshalEntry(b []byte) (Entry, error) {
 	e.ID, e.Source, e.To, e.Text = d.str(), d.str(), d.str(), d.str()
 	e.Event, e.Token, e.Key = flows.Event(d.str()), d.str(), d.str()
 	e.At, e.Recv = time.UnixMilli(d.int()), time.UnixMilli(d.int())
+	if b[0] >= 2 {
+		e.MessageID, e.Standby = d.str(), d.bool()
+	}
 	if d.err != nil {
 		return Entry{}, d.err
 	}

@@ -38,6 +38,7 @@ const (
 	opForget
 	opSuggest
 	opCheck
+	opUnsend
 )
 
 // staffTask is one piece of work for the staff side on an existing case.
@@ -47,8 +48,11 @@ type staffTask struct {
 	op     staffOp
 	caseID string
 	key    string
-	// text is a relay's words.
+	// text is the safety check's answer of an escalation.
 	text string
+	// texts are a relay's messages and ids their LINE message ids; an
+	// unsend names its message in ids.
+	texts, ids []string
 	// For an escalation: whether urgent, the crisis kind and the categories;
 	// for a suggestion, the categories; for a check, its kind in crisis.
 	urgent     bool
@@ -61,7 +65,9 @@ func (t staffTask) handoff() flows.Handoff {
 	return flows.Handoff{Categories: t.categories, Urgent: t.urgent, Crisis: t.crisis, Checked: t.text}
 }
 
-const outboxVersion = 1
+// outboxVersion 2 added a relay's messages and ids; version 1 outboxes
+// are still read (a relay's text as its one message).
+const outboxVersion = 2
 
 func marshalOutbox(items []item) []byte {
 	if len(items) == 0 {
@@ -84,6 +90,14 @@ func marshalOutbox(items []item) []byte {
 			for _, c := range t.categories {
 				b = b.str(c)
 			}
+			b = b.uint(uint64(len(t.texts)))
+			for _, x := range t.texts {
+				b = b.str(x)
+			}
+			b = b.uint(uint64(len(t.ids)))
+			for _, x := range t.ids {
+				b = b.str(x)
+			}
 		}
 	}
 	return b
@@ -93,7 +107,8 @@ func unmarshalOutbox(b []byte) ([]item, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	if b[0] != outboxVersion {
+	version := b[0]
+	if version != outboxVersion && version != 1 {
 		return nil, errCorrupt
 	}
 	d := dec{b: b[1:]}
@@ -123,6 +138,13 @@ func unmarshalOutbox(b []byte) ([]item, error) {
 					t.categories[k] = d.str()
 				}
 			}
+			if version == 1 {
+				if t.op == opRelay {
+					t.texts, t.ids, t.text = []string{t.text}, []string{""}, ""
+				}
+				continue
+			}
+			t.texts, t.ids = d.strs(), d.strs()
 		}
 		if d.err != nil {
 			return nil, d.err

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
@@ -39,6 +40,12 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("line %s: status %d: %s", e.Op, e.Status, e.Message)
+}
+
+// Permanent reports whether LINE refused for good, so that no retry will
+// change it: a 4xx other than 409 (already accepted) and 429 (too many).
+func (e *StatusError) Permanent() bool {
+	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusConflict && e.Status != http.StatusTooManyRequests
 }
 
 // temporary reports whether an error is worth retrying later: a network
@@ -216,18 +223,67 @@ func (l *LINE) push(ctx context.Context, to, retryKey string, replies []flows.Re
 // Push sends texts to a resident, as the staff side does to relay staff
 // words. key is any stable string naming this send (a Slack event, a
 // check-in); the retry keys LINE sees are derived from it, so calling Push
-// again with the same key after a crash does not send twice.
-func (l *LINE) Push(ctx context.Context, userID, key string, texts ...string) error {
-	replies := make([]flows.Reply, len(texts))
-	for i, t := range texts {
-		replies[i] = flows.Reply{Text: t}
+// again with the same key after a crash does not send twice. A text longer
+// than a LINE message is split at line or sentence breaks into up to five
+// bubbles; cut is how much (in LINE's UTF-16 units) did not fit and was
+// not sent, for the caller to say so.
+func (l *LINE) Push(ctx context.Context, userID, key string, texts ...string) (cut int, err error) {
+	var replies []flows.Reply
+	for _, t := range texts {
+		parts, c := Bubbles(t)
+		cut += c
+		for _, p := range parts {
+			replies = append(replies, flows.Reply{Text: p})
+		}
 	}
 	for i, chunk := range chunks(replies) {
 		if err := l.push(ctx, userID, RetryKey(key, i), chunk); err != nil {
-			return err
+			return cut, err
 		}
 	}
-	return nil
+	return cut, nil
+}
+
+// MaxText is how long a LINE text message may be, in UTF-16 code units as
+// LINE counts them (an emoji outside the BMP is two).
+const MaxText = 5000
+
+// Bubbles splits text into at most maxMessages LINE text messages of at
+// most MaxText UTF-16 units each, cutting at a line break, or else after a
+// sentence, where it can. It returns what did not fit, in UTF-16 units.
+func Bubbles(text string) (parts []string, cut int) {
+	for text != "" {
+		if len(parts) == maxMessages {
+			return parts, UTF16Len(text)
+		}
+		if UTF16Len(text) <= MaxText {
+			return append(parts, text), 0
+		}
+		head := truncate(text, MaxText)
+		at := breakAt(head)
+		parts = append(parts, strings.TrimRight(text[:at], "\n "))
+		text = strings.TrimLeft(text[at:], "\n ")
+	}
+	return parts, 0
+}
+
+// breakAt is where to end a bubble taken from head: after its last line
+// break, or its last sentence end, if that keeps at least half of it;
+// else at its end.
+func breakAt(head string) int {
+	if i := strings.LastIndexByte(head, '\n'); i >= len(head)/2 {
+		return i + 1
+	}
+	best := -1
+	for _, end := range []string{"。", "！", "？", "! ", "? ", ". "} {
+		if i := strings.LastIndex(head, end); i >= 0 && i+len(end) > best {
+			best = i + len(end)
+		}
+	}
+	if best >= len(head)/2 {
+		return best
+	}
+	return len(head)
 }
 
 // Answer sends replies to one event: the first five with the reply token
@@ -267,8 +323,8 @@ func (l *LINE) Leave(ctx context.Context, kind, id string) error {
 
 // appendMessages writes replies as LINE text messages; quick replies become
 // postback buttons whose displayText shows the label as the resident's
-// words. LINE's limits are applied here: 5000 characters of text, 13
-// buttons, 20 characters of label, 300 of data and display text.
+// words. LINE's limits are applied here, in UTF-16 units as LINE counts
+// them: 5000 of text, 13 buttons, 20 of label, 300 of data and display text.
 func appendMessages(b []byte, replies []flows.Reply) []byte {
 	b = append(b, '[')
 	for i, r := range replies {
@@ -276,7 +332,7 @@ func appendMessages(b []byte, replies []flows.Reply) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"type":"text","text":`...)
-		b = appendJSONString(b, truncate(r.Text, 5000))
+		b = appendJSONString(b, truncate(r.Text, MaxText))
 		if len(r.QuickReplies) > 0 {
 			b = append(b, `,"quickReply":{"items":[`...)
 			for j, c := range r.QuickReplies {
@@ -370,17 +426,30 @@ func chunks(replies []flows.Reply) [][]flows.Reply {
 	return out
 }
 
-// truncate cuts s to at most n characters (LINE counts characters, not bytes).
+// UTF16Len is the length of s as LINE counts it: in UTF-16 code units,
+// so that a character outside the BMP (most emoji) counts two.
+func UTF16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// truncate cuts s to at most n UTF-16 units, LINE's measure, never inside
+// a character.
 func truncate(s string, n int) string {
-	if len(s) <= n || utf8.RuneCountInString(s) <= n {
+	if len(s) <= n {
 		return s
 	}
-	i := 0
-	for k := 0; k < n; k++ {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
+	units := 0
+	for i, r := range s {
+		units += utf16.RuneLen(r)
+		if units > n {
+			return s[:i]
+		}
 	}
-	return s[:i]
+	return s
 }
 
 // retryNamespace is the UUIDv5 namespace of tsunagu's retry keys.

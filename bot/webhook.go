@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/line/line-bot-sdk-go/v8/linebot/webhook"
@@ -134,39 +135,53 @@ func ParseEvents(body []byte, log *slog.Logger) ([]Entry, error) {
 // for the event types the workers do not act on.
 func entryOf(ev webhook.EventInterface, raw []byte) (Entry, bool) {
 	var (
-		e   Entry
-		src webhook.SourceInterface
-		ts  int64
+		e    Entry
+		src  webhook.SourceInterface
+		ts   int64
+		mode webhook.EventMode
 	)
 	switch ev := ev.(type) {
 	case webhook.MessageEvent:
-		e.ID, src, ts, e.Token = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken
+		e.ID, src, ts, e.Token, mode = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken, ev.Mode
 		e.Kind, e.Text, e.Event = messageKind(ev.Message)
+		e.MessageID = messageID(ev.Message)
 	case webhook.PostbackEvent:
-		e.ID, src, ts, e.Token = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken
+		e.ID, src, ts, e.Token, mode = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken, ev.Mode
 		e.Kind = KindChoice
 		if ev.Postback != nil {
 			e.Text = ev.Postback.Data
 		}
 	case webhook.FollowEvent:
-		e.ID, src, ts, e.Token = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken
+		e.ID, src, ts, e.Token, mode = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken, ev.Mode
 		e.Kind, e.Event = KindEvent, flows.EventFollow
 	case webhook.UnfollowEvent:
-		e.ID, src, ts = ev.WebhookEventId, ev.Source, ev.Timestamp
+		e.ID, src, ts, mode = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.Mode
 		e.Kind = KindUnfollow
 	case webhook.JoinEvent:
-		e.ID, src, ts, e.Token = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken
+		e.ID, src, ts, e.Token, mode = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.ReplyToken, ev.Mode
 		e.Kind = KindGroup
+	case webhook.UnsendEvent:
+		e.ID, src, ts, mode = ev.WebhookEventId, ev.Source, ev.Timestamp, ev.Mode
+		e.Kind = KindUnsend
+		if ev.Unsend != nil {
+			e.MessageID = ev.Unsend.MessageId
+		}
+		if e.MessageID == "" {
+			return Entry{}, false
+		}
 	default:
 		return Entry{}, false
 	}
 	e.Source, e.To = source(src)
 	if e.Source == "group" || e.Source == "room" {
-		if e.Kind == KindUnfollow {
+		if e.Kind == KindUnfollow || e.Kind == KindUnsend {
 			return Entry{}, false
 		}
-		e.Kind, e.Text, e.Event = KindGroup, "", ""
+		e.Kind, e.Text, e.Event, e.MessageID = KindGroup, "", "", ""
 	}
+	// In standby another channel answers the chat (a module holds it): the
+	// event is stored, and seen, but nothing is sent and no group is left.
+	e.Standby = mode == webhook.EventMode_STANDBY
 	if ts > 0 {
 		e.At = time.UnixMilli(ts)
 	}
@@ -186,6 +201,11 @@ func messageKind(m webhook.MessageContentInterface) (Kind, string, flows.Event) 
 	case webhook.TextMessageContent:
 		return KindText, m.Text, ""
 	case webhook.StickerMessageContent:
+		// A message sticker carries words the resident chose: they are
+		// read, triaged and relayed like text ("死にたい" on a sticker too).
+		if strings.TrimSpace(m.Text) != "" {
+			return KindText, m.Text, ""
+		}
 		return KindEvent, "", flows.EventSticker
 	case webhook.ImageMessageContent:
 		return KindEvent, "", flows.EventImage
@@ -199,6 +219,27 @@ func messageKind(m webhook.MessageContentInterface) (Kind, string, flows.Event) 
 		return KindEvent, "", flows.EventLocation
 	}
 	return KindEvent, "", flows.Event("message")
+}
+
+// messageID is LINE's id of a message, which an unsend names.
+func messageID(m webhook.MessageContentInterface) string {
+	switch m := m.(type) {
+	case webhook.TextMessageContent:
+		return m.Id
+	case webhook.StickerMessageContent:
+		return m.Id
+	case webhook.ImageMessageContent:
+		return m.Id
+	case webhook.VideoMessageContent:
+		return m.Id
+	case webhook.AudioMessageContent:
+		return m.Id
+	case webhook.FileMessageContent:
+		return m.Id
+	case webhook.LocationMessageContent:
+		return m.Id
+	}
+	return ""
 }
 
 // rawType reads an event's type without trusting the rest of it.

@@ -166,21 +166,21 @@ func TestParseEventsSkipsWhatIsNotActedOn(t *testing.T) {
 		fmt.Sprintf("%d/user/audio", KindEvent): 1, fmt.Sprintf("%d/user/file", KindEvent): 1,
 		fmt.Sprintf("%d/user/location", KindEvent): 1, fmt.Sprintf("%d/user/sticker", KindEvent): 1,
 		fmt.Sprintf("%d/user/message", KindEvent): 1, fmt.Sprintf("%d/user/follow", KindEvent): 1,
-		fmt.Sprintf("%d/user/", KindUnfollow): 1,
-		fmt.Sprintf("%d/group/", KindGroup):   2, fmt.Sprintf("%d/room/", KindGroup): 1,
+		fmt.Sprintf("%d/user/", KindUnfollow): 1, fmt.Sprintf("%d/user/", KindUnsend): 1,
+		fmt.Sprintf("%d/group/", KindGroup): 2, fmt.Sprintf("%d/room/", KindGroup): 1,
 	}
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("%s: %d entries, want %d", k, got[k], n)
 		}
 	}
-	if len(entries) != 14 {
-		t.Errorf("%d entries, want 14: %v", len(entries), got)
+	if len(entries) != 15 {
+		t.Errorf("%d entries, want 15: %v", len(entries), got)
 	}
 	if e := entries[0]; e.Text != "こんにちは" || e.Token != "rt-1" || e.At.UnixMilli() != 1767225600001 {
 		t.Errorf("text entry %+v: want its text, reply token and time", e)
 	}
-	for _, typ := range []string{"unsend", "memberJoined", "memberLeft", "leave", "videoPlayComplete", "beacon",
+	for _, typ := range []string{"memberJoined", "memberLeft", "leave", "videoPlayComplete", "beacon",
 		"accountLink", "membership", "module", "activated", "deactivated", "botSuspended", "botResumed",
 		"delivery", "things", "somethingNew"} {
 		if !strings.Contains(logs.String(), "type="+typ) {

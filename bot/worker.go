@@ -28,8 +28,13 @@ type Handoffs interface {
 	Open(ctx context.Context, userID string, h flows.Handoff, key string) (caseID string, err error)
 	// Escalate marks an open case urgent (a crisis while a case is open).
 	Escalate(ctx context.Context, caseID string, h flows.Handoff, key string) error
-	// Relay passes the resident's words into the case thread.
-	Relay(ctx context.Context, caseID, text, key string) error
+	// Relay passes the resident's words into the case thread: texts are
+	// their messages in order, ids the LINE message ids of each ("" when
+	// none), which a later Unsend names.
+	Relay(ctx context.Context, caseID, key string, texts, ids []string) error
+	// Unsend tells staff the resident took back a message relayed into the
+	// case thread: the words are replaced there.
+	Unsend(ctx context.Context, caseID, messageID, key string) error
 	// Forget cuts the case from the resident, who erased their data: staff
 	// can no longer reach them and the link to their LINE id is deleted.
 	Forget(ctx context.Context, caseID, key string) error
@@ -495,6 +500,14 @@ func (w *Workers) step(ctx context.Context, r *resident) error {
 			r.redo = true
 			continue
 		}
+		if e.Standby && e.Kind != KindUnfollow && e.Kind != KindUnsend {
+			// Another channel holds the chat: the event is seen (a
+			// redelivery is not answered later either) but not stepped.
+			r.rec.see(e.ID, e.At, w.opt.Intake.opt.DedupeTTL)
+			r.stepped = true
+			w.opt.Log.Info("standby event stored; not answered", "event", e.ID)
+			continue
+		}
 		it, err := w.stepOne(ctx, r, e)
 		if err != nil {
 			return err
@@ -557,6 +570,15 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 		log.Info("resident unfollowed; session erased", "cases", len(it.staff))
 		return it, nil
 	}
+	if e.Kind == KindUnsend {
+		// Taking a message back changes nothing in the conversation; staff
+		// who have it in a thread see it withdrawn. The session is kept.
+		for i, c := range casesOf(before) {
+			it.staff = append(it.staff, staffTask{op: opUnsend, caseID: c, ids: []string{e.MessageID}, key: key + ":unsend:" + strconv.Itoa(i)})
+		}
+		log.Info("resident unsent a message", "cases", len(it.staff))
+		return it, nil
+	}
 	in, ok := input(e)
 	if !ok {
 		log.Warn("event of an unknown kind skipped", "kind", int(e.Kind))
@@ -593,10 +615,11 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 				log.Warn("relay without a case; skipped")
 				continue
 			}
-			if over && mergeRelay(r.items, &it, c, a.Text) {
+			if over && mergeRelay(r.items, &it, c, a.Text, e.MessageID) {
 				continue
 			}
-			it.staff = append(it.staff, staffTask{op: opRelay, caseID: c, text: a.Text, key: key + ":relay:" + strconv.Itoa(i)})
+			it.staff = append(it.staff, staffTask{op: opRelay, caseID: c, texts: []string{a.Text}, ids: []string{e.MessageID},
+				key: key + ":relay:" + strconv.Itoa(i)})
 		case flows.Erase:
 			// Saving the fresh session rewrites the whole record, which is
 			// the erase here; the cases still link to the resident.
@@ -644,8 +667,9 @@ func (l eventLog) Warn(msg string, args ...any) { l.log.Warn(msg, append(args, "
 
 // mergeRelay adds text to the last relay to the same case made earlier in
 // this batch, for a resident writing faster than the limit: their words
-// all reach staff, in fewer posts.
-func mergeRelay(earlier []item, it *item, caseID, text string) bool {
+// all reach staff, in fewer relays (each message stays one line of it, so
+// that an unsend can still find it).
+func mergeRelay(earlier []item, it *item, caseID, text, id string) bool {
 	last := func(tasks []staffTask) *staffTask {
 		for i := len(tasks) - 1; i >= 0; i-- {
 			if tasks[i].op == opRelay {
@@ -664,7 +688,8 @@ func mergeRelay(earlier []item, it *item, caseID, text string) bool {
 	if t == nil {
 		return false
 	}
-	t.text += "\n" + text
+	t.texts = append(t.texts, text)
+	t.ids = append(t.ids, id)
 	return true
 }
 
@@ -858,7 +883,13 @@ func (w *Workers) hand(ctx context.Context, t staffTask) error {
 	case opEscalate:
 		err = w.opt.Handoffs.Escalate(ctx, t.caseID, t.handoff(), t.key)
 	case opRelay:
-		err = w.opt.Handoffs.Relay(ctx, t.caseID, t.text, t.key)
+		err = w.opt.Handoffs.Relay(ctx, t.caseID, t.key, t.texts, t.ids)
+	case opUnsend:
+		for _, id := range t.ids {
+			if err = w.opt.Handoffs.Unsend(ctx, t.caseID, id, t.key); err != nil {
+				break
+			}
+		}
 	case opForget:
 		err = w.opt.Handoffs.Forget(ctx, t.caseID, t.key)
 		if err == nil {
@@ -880,6 +911,10 @@ func (w *Workers) hand(ctx context.Context, t staffTask) error {
 // leaveGroup answers a message or join in a group or room with the notice
 // that consultations are one to one, then leaves.
 func (w *Workers) leaveGroup(ctx context.Context, e Entry) error {
+	if e.Standby {
+		w.opt.Log.Info("standby "+e.Source+" event stored; not answered, not left", "event", e.ID)
+		return nil
+	}
 	token := e.Token
 	if w.opt.Now().Sub(e.Recv) > replyTokenTTL {
 		token = ""

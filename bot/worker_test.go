@@ -277,7 +277,7 @@ func TestPushForStaff(t *testing.T) {
 	ctx := context.Background()
 	texts := []string{"1", "2", "3", "4", "5", "6", "7"}
 	for i := 0; i < 2; i++ {
-		if err := r.line.Push(ctx, alice, "slack:1700000000.000100", texts...); err != nil {
+		if _, err := r.line.Push(ctx, alice, "slack:1700000000.000100", texts...); err != nil {
 			t.Fatalf("push %d: %v", i, err)
 		}
 	}

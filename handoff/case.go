@@ -269,8 +269,54 @@ func (s *store) linkThread(ctx context.Context, channel, ts, id string) error {
 	return nil
 }
 
-func (s *store) unlinkThread(ctx context.Context, channel, ts string) error {
-	return s.rdb.Del(ctx, s.threadKey(channel, ts)).Err()
+func (s *store) movedKey(channel, ts string) string {
+	return s.prefix + "moved:" + channel + ":" + ts
+}
+
+func (s *store) relayedStaffKey(id, channel, ts string) string {
+	return s.prefix + "case:{" + id + "}:sent:" + channel + ":" + ts
+}
+
+// moveThread unlinks a case's old thread (replies there no longer reach
+// the resident) and remembers for ttl where the case went, so that a reply
+// there is answered with the way to the new thread.
+func (s *store) moveThread(ctx context.Context, channel, ts, id string, ttl time.Duration) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.threadKey(channel, ts))
+		p.Set(ctx, s.movedKey(channel, ts), id, ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("move thread of case %s: %w", id, err)
+	}
+	return nil
+}
+
+// caseOfMovedThread returns the case that left thread (channel, ts), or "".
+func (s *store) caseOfMovedThread(ctx context.Context, channel, ts string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.movedKey(channel, ts)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find case of moved thread: %w", err)
+	}
+	return id, nil
+}
+
+// markRelayed records that the staff message (channel, ts) reached the
+// resident of case id.
+func (s *store) markRelayed(ctx context.Context, id, channel, ts string, ttl time.Duration) error {
+	return s.rdb.Set(ctx, s.relayedStaffKey(id, channel, ts), 1, ttl).Err()
+}
+
+// relayed reports whether the staff message (channel, ts) reached the resident.
+func (s *store) relayed(ctx context.Context, id, channel, ts string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.relayedStaffKey(id, channel, ts)).Result()
+	if err != nil {
+		return false, fmt.Errorf("relayed staff reply of case %s: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 // caseOfThread returns the case whose home thread is (channel, ts), or "".

@@ -48,6 +48,11 @@ type Config struct {
 	// Retention is how long a closed case (and its link to the resident)
 	// is kept (90 days by default).
 	Retention time.Duration
+	// MessageTTL is how long the link from a resident's LINE message to its
+	// line in a case thread is kept, so that an unsend finds it, and which
+	// staff replies reached the resident, so that an edit is answered: the
+	// session retention (30 days by default, TSUNAGU_RETENTION).
+	MessageTTL time.Duration
 	// Now is the clock; tests move it into or out of business hours.
 	Now func() time.Time
 }
@@ -91,6 +96,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Retention == 0 {
 		c.Retention = 90 * 24 * time.Hour
+	}
+	if c.MessageTTL == 0 {
+		c.MessageTTL = 30 * 24 * time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now

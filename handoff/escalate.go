@@ -85,7 +85,14 @@ func (s *Service) handleCheckin(ctx context.Context, t task) error {
 		return err
 	}
 	text := s.flow.Text("checkin", c.Locale)
-	if err := s.push.Push(ctx, user, "checkin:"+t.ID, text); err != nil {
+	if _, err := s.push.Push(ctx, user, "checkin:"+t.ID, text); err != nil {
+		if why, ok := refusal(err); ok {
+			s.log.WarnContext(ctx, "check-in refused by LINE; not retried", "case", c.ID, "err", err)
+			if err := s.postThread(ctx, c, ":warning: フォローアップは相談者に届きませんでした。LINE が受け付けませんでした（"+why+"）。"); err != nil {
+				return err
+			}
+			return s.st.markDone(ctx, c.ID, "checkin:"+t.ID)
+		}
 		return fmt.Errorf("push check-in of case %s: %w", c.ID, err)
 	}
 	c, err = s.st.update(ctx, c.ID, func(c *Case) error {

@@ -80,22 +80,22 @@ type recordingPusher struct {
 	fail  error
 }
 
-func (p *recordingPusher) Push(_ context.Context, userID, key string, texts ...string) error {
+func (p *recordingPusher) Push(_ context.Context, userID, key string, texts ...string) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail != nil {
-		return p.fail
+		return 0, p.fail
 	}
 	if p.seen == nil {
 		p.seen = map[string]bool{}
 	}
 	if p.seen[key] {
 		p.dupes++
-		return nil
+		return 0, nil
 	}
 	p.seen[key] = true
 	p.all = append(p.all, pushed{userID, key, texts})
-	return nil
+	return 0, nil
 }
 
 func (p *recordingPusher) pushes() []pushed {

@@ -145,8 +145,8 @@ func (s *Service) transfer(ctx context.Context, id, user, cat string) error {
 		return err
 	}
 	// Replies in the old thread no longer reach the resident: one thread of truth.
-	if err := s.st.unlinkThread(ctx, old.Channel, old.TS); err != nil {
-		return fmt.Errorf("unlink old thread of case %s: %w", id, err)
+	if err := s.st.moveThread(ctx, old.Channel, old.TS, id, s.cfg.Retention); err != nil {
+		return err
 	}
 	blocks, text := s.movedCard(c, home)
 	err = s.callSlack(ctx, s.paceKey(old.Channel), c.Urgent, func() error {

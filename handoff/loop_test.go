@@ -50,7 +50,7 @@ func TestFullLoop(t *testing.T) {
 	h.eventually("delivery tick", func() bool { return len(h.fake.Calls("reactions.add")) == 1 })
 
 	h.staff(msg{Channel: c.Home.Channel, ThreadTS: c.Home.TS, Text: "メモ：声が小さい方。ゆっくり話すこと"})
-	if err := h.svc.Relay(context.Background(), c.ID, "夫のことなのですが <!channel>", "line-ev-2"); err != nil {
+	if err := h.svc.Relay(context.Background(), c.ID, "line-ev-2", []string{"夫のことなのですが <!channel>"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	h.eventually("the resident's words in the thread (escaped)", func() bool {
@@ -126,7 +126,7 @@ func TestRecordingDoesNotWaitForSlack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	for i := range 20 {
-		if err := h.svc.Relay(ctx, c.ID, fmt.Sprint("relay ", i), fmt.Sprint("k-", i)); err != nil {
+		if err := h.svc.Relay(ctx, c.ID, fmt.Sprint("k-", i), []string{fmt.Sprint("relay ", i)}, nil); err != nil {
 			t.Fatalf("Relay with Slack limiting: %v", err)
 		}
 	}
@@ -397,7 +397,7 @@ func TestRelayIsIdempotentByKey(t *testing.T) {
 	h := newHarness(t, nil)
 	c := h.open(general, "k1")
 	for range 2 {
-		if err := h.svc.Relay(context.Background(), c.ID, "[sticker]", "line-ev-9"); err != nil {
+		if err := h.svc.Relay(context.Background(), c.ID, "line-ev-9", []string{"[sticker]"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -417,11 +417,11 @@ func TestRelaysAreMergedPerTurn(t *testing.T) {
 	a := h.open(general, "ka")
 	b := h.open(general, "kb")
 	for i := range 12 {
-		if err := h.svc.Relay(ctx, a.ID, fmt.Sprintf("a-%02d", i), fmt.Sprint("ra-", i)); err != nil {
+		if err := h.svc.Relay(ctx, a.ID, fmt.Sprint("ra-", i), []string{fmt.Sprintf("a-%02d", i)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := h.svc.Relay(ctx, b.ID, "b-00", "rb-0"); err != nil {
+	if err := h.svc.Relay(ctx, b.ID, "rb-0", []string{"b-00"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	h.drained()
@@ -455,7 +455,7 @@ func TestUrgentGoesFirstInABusyChannel(t *testing.T) {
 	}
 	for i, c := range floods {
 		for j := range 4 {
-			if err := h.svc.Relay(ctx, c.ID, fmt.Sprintf("flood %d-%d", i, j), fmt.Sprintf("f-%d-%d", i, j)); err != nil {
+			if err := h.svc.Relay(ctx, c.ID, fmt.Sprintf("f-%d-%d", i, j), []string{fmt.Sprintf("flood %d-%d", i, j)}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -47,8 +47,11 @@ type task struct {
 	Home string `json:"home,omitempty"`
 	// ID makes a scheduled task unique and names its LINE push.
 	ID string `json:"id,omitempty"`
-	// Text is a relay's words.
+	// Text is an escalation's safety-check answer; in a relay queued
+	// before Lines existed, the resident's words.
 	Text string `json:"text,omitempty"`
+	// Lines are a relay's messages; for an unsend, the message taken back.
+	Lines []line `json:"lines,omitempty"`
 	// Crisis is the crisis kind of an urgent escalation or a safety check.
 	Crisis string `json:"crisis,omitempty"`
 	// Cats are the categories of a suggestion.
@@ -66,6 +69,7 @@ const (
 	kindForget      = "forget"      // the resident erased their data
 	kindSuggest     = "suggest"     // needs found in later words
 	kindCheck       = "check"       // the safety check asked during an open case
+	kindUnsend      = "unsend"      // the resident took a relayed message back
 )
 
 const group = "handoff"
@@ -403,20 +407,21 @@ func (c *consumer) run(ctx context.Context, l *lane) {
 		switch {
 		case err == nil:
 		case errors.As(err, &perm) || errors.Is(err, errNoCase):
-			c.s.log.ErrorContext(ctx, "handoff work dropped", "kind", head.t.Kind, "case", head.t.Case, "err", err)
+			c.s.log.ErrorContext(ctx, "handoff work dropped", "kind", head.t.Kind, "case", caseOf(head.t, err), "err", err)
 		case ctx.Err() != nil:
 			continue
 		default:
 			attempts++
-			if attempts < maxAttempts {
-				d := backoff(attempts)
-				c.s.log.WarnContext(ctx, "handoff work failed, will retry", "kind", head.t.Kind, "case", head.t.Case,
+			if attempts < c.s.attempts {
+				d := c.s.backoff(attempts)
+				c.s.log.WarnContext(ctx, "handoff work failed, will retry", "kind", head.t.Kind, "case", caseOf(head.t, err),
 					"attempt", attempts, "retry_in", d.String(), "err", err)
 				sleep(ctx, d)
 				continue
 			}
-			c.s.log.ErrorContext(ctx, "handoff work dropped after retries", "kind", head.t.Kind, "case", head.t.Case,
+			c.s.log.ErrorContext(ctx, "handoff work dropped after retries", "kind", head.t.Kind, "case", caseOf(head.t, err),
 				"attempts", attempts, "err", err)
+			c.s.gaveUp(ctx, head.t, err)
 		}
 		attempts = 0
 		if len(done) == 0 {
@@ -509,6 +514,8 @@ func (s *Service) handle(ctx context.Context, t task) error {
 		return s.suggest(ctx, t)
 	case kindCheck:
 		return s.checkAsked(ctx, t)
+	case kindUnsend:
+		return s.unsend(ctx, t)
 	}
 	return permanent(fmt.Errorf("unknown task kind %q", t.Kind))
 }

@@ -2,12 +2,14 @@ package handoff
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 )
 
@@ -17,6 +19,39 @@ const (
 	maxMerged   = 20
 	mergedRunes = 3000
 )
+
+// line is one message of the resident's in a relay: its LINE message id
+// ("" when unknown) and words. Unsent marks a message taken back.
+type line struct {
+	ID     string `json:"id,omitempty"`
+	Text   string `json:"text,omitempty"`
+	Unsent bool   `json:"unsent,omitempty"`
+}
+
+// relayPost is what the service keeps of a relay post in a thread, so that
+// an unsend can redraw it without the words taken back.
+type relayPost struct {
+	Channel string `json:"ch"`
+	TS      string `json:"ts"`
+	Lines   []line `json:"lines"`
+}
+
+// unsentText replaces the words of a message the resident took back.
+const unsentText = "（相談者が送信を取り消しました）"
+
+func (s *store) relayPostKey(id, ts string) string { return s.prefix + "case:{" + id + "}:post:" + ts }
+func (s *store) relayedKey(id, messageID string) string {
+	return s.prefix + "case:{" + id + "}:line:" + messageID
+}
+
+// linesOf are a relay task's messages (a task queued before Lines carried
+// its words in Text).
+func linesOf(t task) []line {
+	if len(t.Lines) == 0 && t.Text != "" {
+		return []line{{Text: t.Text}}
+	}
+	return t.Lines
+}
 
 // relay posts the resident's words into the case thread. It waits for the
 // channel's turn first and only then takes every relay of the case waiting
@@ -36,8 +71,8 @@ func (s *Service) relay(ctx context.Context, caseID string, take func() []queued
 		if err := s.pace.wait(ctx, channel, c.Urgent); err != nil {
 			return nil, err
 		}
-		batch, text := mergeRelays(take())
-		_, _, err := s.api.PostMessageContext(ctx, c.Home.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(c.Home.TS))
+		batch, lines := mergeRelays(take())
+		ch, ts, err := s.api.PostMessageContext(ctx, c.Home.Channel, slack.MsgOptionText(renderRelay(lines), false), slack.MsgOptionTS(c.Home.TS))
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {
 			// Take the turn again after Slack's wait, with what came meanwhile.
@@ -48,6 +83,10 @@ func (s *Service) relay(ctx context.Context, caseID string, take func() []queued
 		if err != nil {
 			return nil, fmt.Errorf("relay to case %s: slack chat.postMessage: %w", caseID, err)
 		}
+		if err := s.keepRelay(ctx, caseID, relayPost{Channel: ch, TS: ts, Lines: lines}); err != nil {
+			// The words reached staff; only a later unsend will not find them.
+			s.log.WarnContext(ctx, "relay post not kept for unsend", "case", caseID, "err", err)
+		}
 		if len(batch) > 1 {
 			s.log.InfoContext(ctx, "resident messages merged into one post", "case", caseID, "messages", len(batch))
 		}
@@ -55,25 +94,108 @@ func (s *Service) relay(ctx context.Context, caseID string, take func() []queued
 	}
 }
 
-// mergeRelays renders as many of the relays as fit one post, oldest first,
-// each message a paragraph of one quote.
-func mergeRelays(relays []queued) ([]queued, string) {
-	var b strings.Builder
-	b.WriteString(":speech_balloon: *相談者*")
+// keepRelay remembers which post each LINE message went into, for as long
+// as the resident could take it back.
+func (s *Service) keepRelay(ctx context.Context, caseID string, p relayPost) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Set(ctx, s.st.relayPostKey(caseID, p.TS), b, s.cfg.MessageTTL)
+		for _, l := range p.Lines {
+			if l.ID != "" {
+				pipe.Set(ctx, s.st.relayedKey(caseID, l.ID), p.TS, s.cfg.MessageTTL)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// unsend redraws the relay post that carried a message the resident took
+// back, with the notice in place of its words.
+func (s *Service) unsend(ctx context.Context, t task) error {
+	if len(t.Lines) == 0 || t.Lines[0].ID == "" {
+		return nil
+	}
+	id := t.Lines[0].ID
+	ts, err := s.rdb.Get(ctx, s.st.relayedKey(t.Case, id)).Result()
+	if errors.Is(err, redis.Nil) {
+		// Never relayed (the case had no thread yet, or it was long ago).
+		s.log.InfoContext(ctx, "unsent message not found in the thread", "case", t.Case)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("unsend in case %s: %w", t.Case, err)
+	}
+	key := s.st.relayPostKey(t.Case, ts)
+	b, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("unsend in case %s: %w", t.Case, err)
+	}
+	var p relayPost
+	if err := json.Unmarshal(b, &p); err != nil {
+		return permanent(fmt.Errorf("unsend in case %s: decode post: %w", t.Case, err))
+	}
+	for i := range p.Lines {
+		if p.Lines[i].ID == id {
+			p.Lines[i] = line{ID: id, Unsent: true}
+		}
+	}
+	err = s.callSlack(ctx, s.paceKey(p.Channel), false, func() error {
+		_, _, _, err := s.api.UpdateMessageContext(ctx, p.Channel, p.TS, slack.MsgOptionText(renderRelay(p.Lines), false))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("unsend in case %s: slack chat.update: %w", t.Case, err)
+	}
+	// The words are gone from the thread: they go from here too.
+	if nb, err := json.Marshal(p); err == nil {
+		s.rdb.Set(ctx, key, nb, redis.KeepTTL)
+	}
+	s.log.InfoContext(ctx, "resident's message withdrawn from the thread", "case", t.Case)
+	return nil
+}
+
+// mergeRelays takes as many of the relays as fit one post, oldest first,
+// and returns them with their messages.
+func mergeRelays(relays []queued) ([]queued, []line) {
+	var lines []line
 	n, runes := 0, 0
 	for _, q := range relays {
-		q := quote(q.t.Text)
-		r := utf8.RuneCountInString(q)
+		ls := linesOf(q.t)
+		r := 0
+		for _, l := range ls {
+			r += utf8.RuneCountInString(l.Text) + 2
+		}
 		if n > 0 && runes+r > mergedRunes {
 			break
 		}
-		if n > 0 {
-			b.WriteString("\n>")
-		}
-		b.WriteString("\n")
-		b.WriteString(q)
+		lines = append(lines, ls...)
 		runes += r
 		n++
 	}
-	return relays[:n], b.String()
+	return relays[:n], lines
+}
+
+// renderRelay renders a relay post: each message a paragraph of one quote.
+func renderRelay(lines []line) string {
+	var b strings.Builder
+	b.WriteString(":speech_balloon: *相談者*")
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteString("\n>")
+		}
+		b.WriteString("\n")
+		if l.Unsent {
+			b.WriteString("> _" + unsentText + "_")
+			continue
+		}
+		b.WriteString(quote(l.Text))
+	}
+	return b.String()
 }

@@ -25,9 +25,11 @@ import (
 // Pusher sends texts to a resident on LINE by push. key is a stable name
 // of the send (a Slack event, a check-in); the LINE side derives its retry
 // keys from it, so that LINE refuses a repeated push, and reports such a
-// refusal as success.
+// refusal as success. A text too long for LINE is split into a few
+// messages; cut is how much did not fit and was not sent. An error with a
+// Permanent method reporting true is a refusal that no retry will change.
 type Pusher interface {
-	Push(ctx context.Context, userID, key string, texts ...string) error
+	Push(ctx context.Context, userID, key string, texts ...string) (cut int, err error)
 }
 
 // Conversations tells the resident's conversation that staff closed the
@@ -65,9 +67,15 @@ type Service struct {
 	pace  *pacer
 	log   *slog.Logger
 	chans sync.Map // configured channel name -> channel id learned from Slack
+	names sync.Map // Slack user id -> memberName
 
 	mu        sync.RWMutex
 	botUserID string
+
+	// attempts bounds the tries of a task after temporary failures and
+	// backoff is the pause before the nth retry; tests shorten them.
+	attempts int
+	backoff  func(n int) time.Duration
 }
 
 // New checks the configuration and builds the service; it does not touch
@@ -98,6 +106,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		st:   &store{rdb: deps.Redis, prefix: cfg.KeyPrefix, now: cfg.Now},
 		pace: newPacer(cfg.ChannelInterval, cfg.Now),
 		log:  log,
+
+		attempts: maxAttempts,
+		backoff:  backoff,
 	}, nil
 }
 
@@ -273,9 +284,24 @@ func (s *Service) checkAsked(ctx context.Context, t task) error {
 	return s.refreshCard(ctx, c)
 }
 
-// Relay queues the resident's words for the case thread. Idempotent by key.
-func (s *Service) Relay(ctx context.Context, caseID, text, key string) error {
-	_, err := s.enqueue(ctx, task{Kind: kindRelay, Case: caseID, Text: text}, "relay:"+key)
+// Relay queues the resident's messages (texts, with their LINE message ids
+// in ids) for the case thread. Idempotent by key.
+func (s *Service) Relay(ctx context.Context, caseID, key string, texts, ids []string) error {
+	lines := make([]line, len(texts))
+	for i, t := range texts {
+		lines[i].Text = t
+		if i < len(ids) {
+			lines[i].ID = ids[i]
+		}
+	}
+	_, err := s.enqueue(ctx, task{Kind: kindRelay, Case: caseID, Lines: lines}, "relay:"+key)
+	return err
+}
+
+// Unsend queues the withdrawal of a relayed message from the case thread.
+// Idempotent by key.
+func (s *Service) Unsend(ctx context.Context, caseID, messageID, key string) error {
+	_, err := s.enqueue(ctx, task{Kind: kindUnsend, Case: caseID, Lines: []line{{ID: messageID}}}, "unsend:"+key)
 	return err
 }
 
@@ -393,8 +419,8 @@ func (s *Service) permalink(ctx context.Context, channel, ts string) string {
 		link, err = s.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: ts})
 		return err
 	})
-	if err != nil {
-		s.log.WarnContext(ctx, "slack chat.getPermalink failed", "err", err)
+	if err != nil || link == "" {
+		s.log.WarnContext(ctx, "slack chat.getPermalink gave no link; built one", "err", err)
 		return "https://slack.com/archives/" + channel + "/p" + strings.ReplaceAll(ts, ".", "")
 	}
 	return link

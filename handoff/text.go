@@ -53,14 +53,20 @@ var (
 )
 
 // plainText turns a Slack message into what a resident should read on LINE:
-// links become "label (url)", mentions of staff and channels are dropped,
-// and Slack's HTML escapes are undone.
-func plainText(s string) string {
+// links become "label (url)", a member mentioned reads as name(their id)
+// (「<@U0LAN0Z89> さんと」 must not lose who), channel and group mentions
+// are dropped, and Slack's HTML escapes are undone.
+func plainText(s string, name func(user string) string) string {
 	s = slackLink.ReplaceAllStringFunc(s, func(m string) string {
 		p := slackLink.FindStringSubmatch(m)
 		target, label := p[1], p[2]
 		switch {
-		case strings.HasPrefix(target, "@"), strings.HasPrefix(target, "!"):
+		case strings.HasPrefix(target, "@"):
+			if name == nil {
+				return "担当者"
+			}
+			return name(target[1:])
+		case strings.HasPrefix(target, "!"):
 			return ""
 		case strings.HasPrefix(target, "#"):
 			if label != "" {

@@ -43,12 +43,18 @@ func TestPlainText(t *testing.T) {
 		{"<https://city.example.jp|市のページ>", "市のページ (https://city.example.jp)"},
 		{"<https://city.example.jp>", "https://city.example.jp"},
 		{"<mailto:soudan@city.example.jp|soudan@city.example.jp>", "soudan@city.example.jp"},
-		{"<@U0TANAKA> さんと一緒に伺います", "さんと一緒に伺います"},
+		{"<@U0TANAKA> さんと一緒に伺います", "田中 さんと一緒に伺います"},
+		{"<@U0LAN0Z89> さんと…", "担当者 さんと…"},
 		{"<!here> 至急", "至急"},
 		{"<#C0000001|soudan-general> を見て", "#soudan-general を見て"},
 	}
 	for _, tt := range tests {
-		if got := plainText(tt.in); got != tt.want {
+		if got := plainText(tt.in, func(u string) string {
+			if u == "U0TANAKA" {
+				return "田中"
+			}
+			return "担当者"
+		}); got != tt.want {
 			t.Errorf("plainText(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode/utf8"
+	"unicode/utf16"
 )
 
 // Token is the channel access token the fake accepts.
@@ -304,7 +304,7 @@ func parseMessages(raw []json.RawMessage) ([]Message, []detail) {
 		if m.Type != "text" {
 			d = append(d, detail{"Must be one of the following values: [text, image, video, audio, location, sticker, template, imagemap, flex]", p + ".type"})
 		}
-		if strings.TrimSpace(m.Text) == "" || utf8.RuneCountInString(m.Text) > 5000 {
+		if strings.TrimSpace(m.Text) == "" || utf16Len(m.Text) > 5000 {
 			d = append(d, detail{"Length must be between 1 and 5000", p + ".text"})
 		}
 		if m.QuickReply != nil {
@@ -320,10 +320,10 @@ func parseMessages(raw []json.RawMessage) ([]Message, []detail) {
 				if a.Type != "postback" && a.Type != "message" {
 					d = append(d, detail{"Invalid action type", q + ".action.type"})
 				}
-				if n := utf8.RuneCountInString(a.Label); n < 1 || n > 20 {
+				if n := utf16Len(a.Label); n < 1 || n > 20 {
 					d = append(d, detail{"Length must be between 1 and 20", q + ".action.label"})
 				}
-				if a.Type == "postback" && (a.Data == "" || utf8.RuneCountInString(a.Data) > 300) {
+				if a.Type == "postback" && (a.Data == "" || utf16Len(a.Data) > 300) {
 					d = append(d, detail{"Length must be between 1 and 300", q + ".action.data"})
 				}
 				msg.Buttons = append(msg.Buttons, Button{Type: a.Type, Label: a.Label, Data: a.Data, DisplayText: a.DisplayText})
@@ -332,4 +332,13 @@ func parseMessages(raw []json.RawMessage) ([]Message, []detail) {
 		out = append(out, msg)
 	}
 	return out, d
+}
+
+// utf16Len is a length as LINE counts it, in UTF-16 code units.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }

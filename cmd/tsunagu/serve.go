@@ -196,6 +196,7 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 		UrgentMention: cfg.SlackUrgentMention, LeadMention: cfg.SlackLeadMention,
 		EscalateAfter: cfg.SlackEscalateAfter, EscalateUrgentAfter: cfg.SlackEscalateUrgentAfter,
 		ShowStaffNames: cfg.SlackShowStaffNames, KeyPrefix: cfg.KeyPrefix,
+		MessageTTL: cfg.Retention,
 	}, handoff.Deps{Redis: rdb, Flow: flow, Pusher: line, Conversations: closer{intake}, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
