@@ -66,6 +66,15 @@ func TestCardButtons(t *testing.T) {
 	if anyPushContains(h.push.pushes(), "old thread") {
 		t.Error("a reply in the old thread reached the resident")
 	}
+	// …and says so there, with the way to the new thread.
+	h.eventually("notice in the old thread", func() bool {
+		for _, m := range h.fake.Thread(c.Home.Channel, c.Home.TS) {
+			if strings.Contains(m.Text, "今の返信は相談者に送られていません") && strings.Contains(m.Text, moved.Home.Permalink) {
+				return true
+			}
+		}
+		return false
+	})
 
 	// フォローアップ (日付)
 	h.press(moved, "U0SATO", map[string]any{"action_id": actFollowUpDate, "type": "datepicker",

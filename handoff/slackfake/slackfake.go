@@ -78,6 +78,8 @@ type Server struct {
 	// as Slack enforces it: a faster post is answered 429.
 	pace     time.Duration
 	lastPost map[string]time.Time
+	// noLinks makes chat.getPermalink answer ok with an empty link.
+	noLinks bool
 }
 
 // New starts a fake that accepts token; it is closed when the test ends.
@@ -114,6 +116,14 @@ func (s *Server) PacePosts(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pace = d
+}
+
+// EmptyPermalinks makes chat.getPermalink answer ok without a link, as
+// Slack has been seen to.
+func (s *Server) EmptyPermalinks() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noLinks = true
 }
 
 // APIURL is the base URL for slack.OptionAPIURL (it ends in "/").
@@ -380,9 +390,14 @@ func (s *Server) permalink(w http.ResponseWriter, form url.Values) {
 	id := s.channelID(form.Get("channel"))
 	ts := form.Get("message_ts")
 	_, ok := s.msgs[id+"/"+ts]
+	noLinks := s.noLinks
 	s.mu.Unlock()
 	if !ok {
 		writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+		return
+	}
+	if noLinks {
+		writeJSON(w, map[string]any{"ok": true, "channel": id, "permalink": ""})
 		return
 	}
 	writeJSON(w, map[string]any{"ok": true, "channel": id,
