@@ -281,9 +281,11 @@ func (s *store) relayedStaffKey(id, channel, ts string) string {
 // the resident) and remembers for ttl where the case went, so that a reply
 // there is answered with the way to the new thread.
 func (s *store) moveThread(ctx context.Context, channel, ts, id string, ttl time.Duration) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.threadKey(channel, ts))
+	// Two slots in a Cluster: a pipeline, not a transaction. Both repeat
+	// safely if the transfer is done again.
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.movedKey(channel, ts), id, ttl)
+		p.Del(ctx, s.threadKey(channel, ts))
 		return nil
 	})
 	if err != nil {
