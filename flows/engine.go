@@ -532,6 +532,10 @@ func (st *step) press(i int) {
 // goBack returns to the state the resident was in before a delete or
 // language detour.
 func (st *step) goBack() {
+	if st.inDelete() {
+		// Someone who backs out of deleting must know nothing was erased.
+		st.say(st.f.Text("delete_kept", st.s.Locale))
+	}
 	back := st.s.Back
 	st.s.Back = ""
 	if _, ok := st.f.index[back]; !ok || back == st.s.State {
@@ -544,6 +548,13 @@ func (st *step) goBack() {
 		return
 	}
 	st.enter(back)
+}
+
+// inDelete reports whether the resident is at the delete confirmation (a
+// state with a button that erases).
+func (st *step) inDelete() bool {
+	i, ok := st.f.index[st.s.State]
+	return ok && slices.ContainsFunc(st.f.States[i].QuickReplies, func(q QuickReply) bool { return q.Erase })
 }
 
 func (st *step) event(e Event) {

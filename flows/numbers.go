@@ -2,7 +2,6 @@ package flows
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -85,21 +84,38 @@ func (f *Flow) availability(n Number, t time.Time) int {
 	return lineClosed
 }
 
+// minOpenLines is how many lines a crisis answer keeps at least: below it,
+// lines closed at this hour are shown after the open ones rather than left out.
+const minOpenLines = 2
+
 // crisisNumbers are the ids a crisis answer gives, in the order to show
-// them: the rule's own order (the young's list for a child), with the
-// lines closed at this hour moved after the rest.
+// them: the rule's own order (the young's list for a child), without the
+// lines closed at this hour. A person in crisis at 3 a.m. who dials a line
+// that only answers from ten is turned away twice, and the answer says the
+// lines above will answer; so closed lines are left out while at least
+// minOpenLines others remain, and put last otherwise.
 func (st *step) crisisNumbers(rule CrisisRule) []string {
 	ids := rule.Numbers
 	if st.s.Young && len(rule.YoungNumbers) > 0 {
 		ids = rule.YoungNumbers
 	}
-	ids = slices.Clone(ids)
-	rank := map[string]int{}
+	closed := map[string]bool{}
 	for _, n := range st.f.Crisis.Numbers {
 		if st.f.availability(n, st.in.Now) == lineClosed {
-			rank[n.ID] = 1
+			closed[n.ID] = true
 		}
 	}
-	slices.SortStableFunc(ids, func(a, b string) int { return rank[a] - rank[b] })
-	return ids
+	open := make([]string, 0, len(ids))
+	var shut []string
+	for _, id := range ids {
+		if closed[id] {
+			shut = append(shut, id)
+		} else {
+			open = append(open, id)
+		}
+	}
+	if len(open) >= minOpenLines {
+		return open
+	}
+	return append(open, shut...)
 }

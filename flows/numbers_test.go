@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -48,8 +49,8 @@ func FuzzParseOpen(f *testing.F) {
 	})
 }
 
-// TestCrisisNumbersFollowTheClock: the lines closed at the hour go after
-// the others, and a child gets the children's line.
+// TestCrisisNumbersFollowTheClock: the lines closed at the hour are left
+// out, and a child gets the children's line.
 func TestCrisisNumbersFollowTheClock(t *testing.T) {
 	f, err := LoadDefault()
 	if err != nil {
@@ -73,8 +74,26 @@ func TestCrisisNumbersFollowTheClock(t *testing.T) {
 		if len(got) < 2 || got[0] != tt.first[0] || got[1] != tt.first[1] {
 			t.Errorf("at %s young %v: numbers %v, want %v first", tt.at.Format(time.Kitchen), tt.young, got, tt.first)
 		}
-		if len(got) != len(rule.Numbers) && !tt.young {
-			t.Errorf("at %s: %d numbers, want all %d", tt.at.Format(time.Kitchen), len(got), len(rule.Numbers))
+		for _, n := range f.Crisis.Numbers {
+			if slices.Contains(got, n.ID) && f.availability(n, tt.at) == lineClosed {
+				t.Errorf("at %s: %s is closed and still given", tt.at.Format(time.Kitchen), n.ID)
+			}
 		}
+	}
+}
+
+// TestClosedLinesStayWhenTooFewAreOpen: with fewer than two lines open,
+// the closed ones are kept, after the open one, so the answer is never bare.
+func TestClosedLinesStayWhenTooFewAreOpen(t *testing.T) {
+	f, err := LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := f.Crisis.Rules[f.ruleOfKind("suicide")]
+	rule.Numbers = []string{"inochi_free", "119", "inochi"}
+	at := time.Date(2026, 11, 26, 3, 0, 0, 0, time.FixedZone("JST", 9*3600))
+	got := (&step{f: f, in: Input{Now: at}}).crisisNumbers(rule)
+	if want := []string{"119", "inochi_free", "inochi"}; !slices.Equal(got, want) {
+		t.Errorf("numbers %v, want %v", got, want)
 	}
 }

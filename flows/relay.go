@@ -29,15 +29,22 @@ func (st *step) relayText(text string) {
 		return
 	}
 	switch {
-	case st.f.triage.human.any(st.cur):
-		st.say(st.f.Text("handoff_done", st.s.Locale))
 	case st.f.triage.waiting.any(st.cur):
 		st.answerWaiting()
-	case st.s.Crisis != "" && (st.f.triage.answers[2].covers(st.cur, maxAnswerRest) || st.f.triage.takeback.any(st.cur)):
+	case st.f.triage.human.any(st.cur) && !st.answerQuestion(text):
+		// 人と話したい while a person has the case: they already do. A
+		// question in the same words (電話で話したい、何番に？) is answered.
+		st.say(st.f.Text("handoff_done", st.s.Locale))
+	case st.f.triage.human.any(st.cur):
+	case st.s.Crisis != "" && st.f.triage.safeAnswer(st.cur) == "safe":
 		// 大丈夫です after a crisis answer: warmth, an open door, and the
 		// case stays urgent.
-		st.say(st.f.Text("after_crisis_ok", st.s.Locale))
+		st.say(st.fill(st.f.Text("after_crisis_ok", st.s.Locale)))
 		st.warm = true
+	case st.s.Crisis != "" && st.f.triage.safeAnswer(st.cur) == "unsure":
+		// わからない or a bare いいえ to "are you safe?" is not calm: the
+		// next step that helps, and the lines that need no voice.
+		st.say(st.fill(st.f.Text("after_crisis_unsure", st.s.Locale)))
 	case st.answerQuestion(text):
 	case st.s.Crisis != "":
 		st.crisisAck()

@@ -260,6 +260,10 @@ type CheckAnswers struct {
 	Yes    []Phrase `yaml:"yes"`
 	Unsure []Phrase `yaml:"unsure"`
 	No     []Phrase `yaml:"no"`
+	// Safe are the words that say "I am safe now" after a crisis answer
+	// asked it. A bare no (いいえ) is not among them: to "are you somewhere
+	// safe?" it means the opposite of what it means to the check.
+	Safe []Phrase `yaml:"safe"`
 }
 
 // Lower is a context that lowers a crisis verdict found in the same
@@ -439,6 +443,8 @@ var OptionalTexts = map[string]string{
 	"safe_now":            "the last bubble of a crisis answer: いま安全な場所にいますか？",
 	"crisis_again":        "the short answer when crisis words come again in the same case",
 	"after_crisis_ok":     "a warm answer to 大丈夫です after a crisis answer; the case stays urgent",
+	"delete_kept":         "said when the resident backs out of deleting: nothing was erased",
+	"after_crisis_unsure": "the answer to わからない or a bare いいえ after a crisis answer asked whether the resident is safe",
 	"delete_history":      "after erasing: how to delete the LINE talk history on the phone",
 	"guide_none":          "answer to where to go or what to bring before any need is known",
 	"status_open":         "{status} while the desk is open",

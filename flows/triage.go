@@ -44,6 +44,7 @@ type triager struct {
 	language   ruleSet
 	greetings  ruleSet
 	answers    [3]ruleSet // yes, unsure, no
+	safe       ruleSet    // "I am safe now", after a crisis answer
 	faq        []ruleSet  // parallel to Flow.FAQ
 	guide      ruleSet
 	waiting    ruleSet
@@ -182,6 +183,7 @@ func (f *Flow) compileTriage() Problems {
 	t.greetings = c.set(f.Intents.Greetings, nil)
 	a := f.Crisis.Check.Answers
 	t.answers = [3]ruleSet{c.set(a.Yes, nil), c.set(a.Unsure, nil), c.set(a.No, nil)}
+	t.safe = c.set(a.Safe, nil)
 	for _, q := range f.FAQ {
 		t.faq = append(t.faq, c.set(q.Phrases, q.Except))
 	}
@@ -613,6 +615,26 @@ func (t *triager) checkAnswer(m *message) string {
 	}
 	if t.takeback.any(m) {
 		return "no" // やっぱ大丈夫です、忘れてください: a no in more words
+	}
+	return ""
+}
+
+// safeAnswer reads an answer to the crisis answer's "are you safe now?":
+// "safe" (大丈夫です, やっぱりいいです), "unsure" (わからない, and a bare
+// いいえ, which to that question may mean "no, I am not safe"), or "" when
+// the words are not an answer, or say they are not safe (大丈夫じゃない),
+// which the crisis acknowledgement answers.
+func (t *triager) safeAnswer(m *message) string {
+	switch t.checkAnswer(m) {
+	case "yes":
+		return ""
+	case "unsure":
+		return "unsure"
+	case "no":
+		if t.safe.covers(m, maxAnswerRest) || t.takeback.any(m) {
+			return "safe"
+		}
+		return "unsure"
 	}
 	return ""
 }
