@@ -243,6 +243,19 @@ func TestCluster(t *testing.T) {
 	}
 }
 
+// loopRedis is the Redis of TestServeFullLoop: its own, or with -cluster a
+// Redis Cluster of three masters, so that a case's card, staff replies, a
+// note and closing the case are seen to work there too.
+func loopRedis(t *testing.T) map[string]string {
+	t.Helper()
+	if *clusterRun {
+		c := redistest.StartCluster(t, 3, 0)
+		return map[string]string{"REDIS_CLUSTER_ADDRS": strings.Join(c.Addrs(), ","), "TSUNAGU_KEY_PREFIX": redistest.UniquePrefix()}
+	}
+	env := redistest.New(t)
+	return map[string]string{"REDIS_URL": env.URL, "TSUNAGU_KEY_PREFIX": env.Prefix}
+}
+
 // crashWindow is how close to a master's SIGKILL an event's storing may be
 // for the crash to take it (see TestCluster): replication on loopback lags
 // by far less.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -17,7 +18,6 @@ import (
 	"time"
 
 	"github.com/tsunagu-city/tsunagu/bot/linefake"
-	"github.com/tsunagu-city/tsunagu/bot/redistest"
 	"github.com/tsunagu-city/tsunagu/handoff/slackfake"
 )
 
@@ -77,14 +77,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // gets it on LINE, a note stays internal, the resident's next words reach
 // the thread, and closing the case from the card tells the resident.
 func TestServeFullLoop(t *testing.T) {
-	env := redistest.New(t)
 	line := linefake.New(t)
 	slackAPI := slackfake.New(t, "xoxb-loop")
-	withEnv(t, map[string]string{
+	settings := map[string]string{
 		"LINE_CHANNEL_SECRET": loopLineKey, "LINE_CHANNEL_ACCESS_TOKEN": linefake.Token, "LINE_API_BASE_URL": line.URL,
 		"SLACK_BOT_TOKEN": "xoxb-loop", "SLACK_SIGNING_SECRET": loopSlackKey, "SLACK_API_BASE_URL": slackAPI.APIURL(),
-		"REDIS_URL": env.URL, "TSUNAGU_KEY_PREFIX": env.Prefix, "ADDR": "127.0.0.1:0",
-	})
+		"ADDR": "127.0.0.1:0",
+	}
+	maps.Copy(settings, loopRedis(t))
+	withEnv(t, settings)
 	logs := &serveLog{}
 	ctx, cancel := context.WithCancel(context.Background())
 	exit := make(chan int, 1)
