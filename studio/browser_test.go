@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,30 +13,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tsunagu-city/tsunagu/flows"
+	"github.com/tsunagu-city/tsunagu/internal/headless"
 )
 
 // The browser test drives the page in headless Chromium the way a welfare
 // officer would, and keeps a screenshot of each stage in the test's
 // artifact directory (go test -artifacts keeps them; make test does).
-
-// chromiumPath finds Chromium. Outside CI a machine without it skips the
-// test, saying so; in CI (.ci/run sets TSUNAGU_CI) it must be there.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TSUNAGU_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("TSUNAGU_CI") != "" {
-		t.Fatal("chromium is not installed, and CI must run the browser test: .ci/run installs it (apt-get install chromium)")
-	}
-	t.Skip("browser test skipped: chromium is not installed (apt-get install chromium, or set TSUNAGU_CHROMIUM to a Chrome or Chromium binary)")
-	return ""
-}
 
 // copyFlow copies the default flow and its tests into a fresh folder the
 // test may edit.
@@ -49,37 +30,6 @@ func copyFlow(t *testing.T) string {
 		t.Fatalf("copy the default flow: %v", err)
 	}
 	return dst
-}
-
-// browser starts headless Chromium with the flags that keep it quick and
-// quiet on a closed network, and returns a tab.
-func browser(t *testing.T, ctx context.Context) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1100),
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancelTab)
-	// The first call starts the browser; it must not carry a short deadline.
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return tab
 }
 
 // step is one thing the test does in the page.
@@ -153,7 +103,7 @@ func TestBrowser(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(srv.CloseClientConnections)
 	shots := t.ArtifactDir()
-	tab := browser(t, ctx)
+	tab := headless.Tab(t, ctx, 1400, 1100)
 
 	// The default flow loads with no problems, and its map is drawn.
 	within(t, tab, 30*time.Second, "open the map",
