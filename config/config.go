@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,7 +167,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	required := func(name string, dst *string) {
 		str(name, dst)
 		if *dst == "" {
-			errs = append(errs, fmt.Errorf("%s is required", name))
+			errs = append(errs, MissingError{Name: name})
 		}
 	}
 	num := func(name string, dst *int, min int) {
@@ -236,7 +237,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.SlackShowStaffNames = b
 	}
 	if c.SlackSigningSecret == "" && c.SlackAppToken == "" {
-		errs = append(errs, errors.New("SLACK_SIGNING_SECRET is required (or SLACK_APP_TOKEN for Socket Mode)"))
+		errs = append(errs, MissingError{Name: "SLACK_SIGNING_SECRET", Or: "SLACK_APP_TOKEN for Socket Mode"})
 	}
 	if !strings.HasSuffix(c.SlackAPIBaseURL, "/") {
 		c.SlackAPIBaseURL += "/"
@@ -259,6 +260,40 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
+}
+
+// MissingError is a required setting that is not set.
+type MissingError struct {
+	Name string
+	// Or names what may be set instead.
+	Or string
+}
+
+func (e MissingError) Error() string {
+	if e.Or != "" {
+		return e.Name + " is required (or " + e.Or + ")"
+	}
+	return e.Name + " is required"
+}
+
+// FromEnvFor reads the configuration like FromEnv, but of the required
+// settings it requires only those named in need: the tools that read the
+// statistics or set the LINE rich menu need no Slack secret.
+func FromEnvFor(getenv func(string) string, need ...string) (Config, error) {
+	c, err := FromEnv(getenv)
+	var all interface{ Unwrap() []error }
+	if !errors.As(err, &all) {
+		return c, err
+	}
+	var keep []error
+	for _, e := range all.Unwrap() {
+		var m MissingError
+		if errors.As(e, &m) && !slices.Contains(need, m.Name) {
+			continue
+		}
+		keep = append(keep, e)
+	}
+	return c, errors.Join(keep...)
 }
 
 var (

@@ -146,3 +146,20 @@ func TestRedisOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestFromEnvFor(t *testing.T) {
+	c, err := FromEnvFor(env(map[string]string{"REDIS_URL": "redis://10.0.0.5:6379/2", "TSUNAGU_KEY_PREFIX": "city:"}))
+	if err != nil {
+		t.Fatalf("a tool that needs no secret: %v", err)
+	}
+	if c.RedisURL != "redis://10.0.0.5:6379/2" || c.KeyPrefix != "city:" {
+		t.Errorf("got %q %q", c.RedisURL, c.KeyPrefix)
+	}
+	_, err = FromEnvFor(env(map[string]string{"LOG_FORMAT": "xml"}), "LINE_CHANNEL_ACCESS_TOKEN")
+	if err == nil || !strings.Contains(err.Error(), "LINE_CHANNEL_ACCESS_TOKEN is required") || !strings.Contains(err.Error(), "LOG_FORMAT") {
+		t.Errorf("needed secret and a bad setting: %v", err)
+	}
+	if strings.Contains(err.Error(), "SLACK") || strings.Contains(err.Error(), "LINE_CHANNEL_SECRET") {
+		t.Errorf("settings the tool does not need were required: %v", err)
+	}
+}

@@ -130,7 +130,7 @@ func (s *Service) card(c *Case) ([]slack.Block, string) {
 		m := mention(s.cfg.UrgentMention)
 		line := strings.TrimSpace(m + " *緊急対応が必要です*")
 		if c.Crisis != "" {
-			line += "（" + crisisName(c.Crisis) + "）"
+			line += "（" + CrisisName(c.Crisis) + "）"
 		}
 		blocks = append(blocks, slack.NewSectionBlock(txt(line), nil, nil))
 		if m != "" {
@@ -160,7 +160,7 @@ func (s *Service) card(c *Case) ([]slack.Block, string) {
 		txt("*担当チーム*\n" + strings.Join(teams, "、")),
 	}
 	if c.CheckKind != "" {
-		fields = append(fields, txt("*安全の確認*\n"+crisisName(c.CheckKind)+"："+checkedName(c.Checked)))
+		fields = append(fields, txt("*安全の確認*\n"+CrisisName(c.CheckKind)+"："+checkedName(c.Checked)))
 	}
 	if len(c.Suggested) > 0 {
 		fields = append(fields, txt("*候補の分野*\n"+s.catNames(c.Suggested)+"（後の言葉から）"))

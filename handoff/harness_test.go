@@ -22,6 +22,7 @@ import (
 	"github.com/tsunagu-city/tsunagu/bot/redistest"
 	"github.com/tsunagu-city/tsunagu/flows"
 	"github.com/tsunagu-city/tsunagu/handoff/slackfake"
+	"github.com/tsunagu-city/tsunagu/stats"
 )
 
 // resident is a LINE userId as LINE writes them; no Slack request may ever
@@ -133,6 +134,7 @@ type harness struct {
 	push  *recordingPusher
 	conv  *recordingConversations
 	rdb   redis.UniversalClient
+	stats *stats.Recorder
 	flow  *flows.Flow
 	env   redistest.Env
 	ev    http.Handler
@@ -179,14 +181,20 @@ func newHarnessAt(t *testing.T, env redistest.Env, start time.Time, mod func(*Co
 	if mod != nil {
 		mod(&cfg)
 	}
+	h.stats = stats.NewRecorder(h.rdb, stats.Options{Prefix: env.Prefix})
 	h.svc, err = New(cfg, Deps{Redis: h.rdb, Flow: fl, Pusher: h.push, Conversations: h.conv,
-		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)), Stats: h.stats})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.ev, h.ix = h.svc.EventsHandler(), h.svc.InteractionsHandler()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		h.stats.Run(ctx)
+	}()
 	go func() {
 		defer close(done)
 		_ = h.svc.Run(ctx)
@@ -194,6 +202,7 @@ func newHarnessAt(t *testing.T, env redistest.Env, start time.Time, mod func(*Co
 	t.Cleanup(func() {
 		cancel()
 		<-done
+		<-statsDone
 		h.assertNoResidentID()
 	})
 	if !h.fake.Wait(5*time.Second, func() bool { return h.svc.self() != "" }) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/tsunagu-city/tsunagu/stats"
 )
 
 // errSkip leaves a case unchanged from inside store.update.
@@ -85,11 +87,13 @@ func (s *Service) location() *time.Location {
 
 func (s *Service) claim(ctx context.Context, id, user string) error {
 	var prev string
+	var first bool
 	c, err := s.st.update(ctx, id, func(c *Case) error {
 		if c.Status == StatusClosed || (c.Status == StatusClaimed && c.Holder == user) {
 			return errSkip
 		}
 		prev = c.Holder
+		first = c.Claimed.IsZero()
 		c.Status, c.Holder, c.Claimed = StatusClaimed, user, s.cfg.Now()
 		return nil
 	})
@@ -98,6 +102,11 @@ func (s *Service) claim(ctx context.Context, id, user string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if first {
+		// Time to claim is the wait for the first person; a later claim
+		// after a transfer is not a resident waiting again.
+		s.stats.Record(stats.Event{Kind: stats.Claimed, At: c.Claimed, Wait: c.Claimed.Sub(c.Created)})
 	}
 	note := "<@" + user + "> が担当します。"
 	if prev != "" && prev != user {
@@ -225,9 +234,12 @@ func (s *Service) close(ctx context.Context, id, user string) error {
 		c.Status, c.Closed = StatusClosed, s.cfg.Now()
 		return nil
 	})
-	if errors.Is(err, errSkip) {
+	switch {
+	case errors.Is(err, errSkip):
 		// Closed already; finish what a crashed earlier attempt may have left.
 		c, err = s.st.get(ctx, id)
+	case err == nil:
+		s.stats.Record(stats.Event{Kind: stats.Closed, At: c.Closed})
 	}
 	if err != nil {
 		return err

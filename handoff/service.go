@@ -20,6 +20,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/tsunagu-city/tsunagu/flows"
+	"github.com/tsunagu-city/tsunagu/stats"
 )
 
 // Pusher sends texts to a resident on LINE by push. key is a stable name
@@ -39,6 +40,17 @@ type Conversations interface {
 	CloseConversation(ctx context.Context, userID, caseID, key string) error
 }
 
+// Stats counts case events for the statistics (package stats). Record
+// must not wait or fail: the counters are best-effort, the case is not.
+type Stats interface {
+	Record(stats.Event)
+}
+
+// noStats counts nothing.
+type noStats struct{}
+
+func (noStats) Record(stats.Event) {}
+
 // Deps are what the service works with.
 type Deps struct {
 	// Redis holds cases, the queue and scheduled work.
@@ -52,6 +64,9 @@ type Deps struct {
 	// Log receives case ids and what happened to them, never LINE ids or
 	// what residents wrote; a discarding logger when nil.
 	Log *slog.Logger
+	// Stats counts opened, claimed and closed cases and crises; nothing
+	// is counted when nil.
+	Stats Stats
 }
 
 // Service is the Slack handoff: construct it with New, mount EventsHandler
@@ -66,6 +81,7 @@ type Service struct {
 	st    *store
 	pace  *pacer
 	log   *slog.Logger
+	stats Stats
 	chans sync.Map // configured channel name -> channel id learned from Slack
 	names sync.Map // Slack user id -> memberName
 
@@ -96,16 +112,21 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	counts := deps.Stats
+	if counts == nil {
+		counts = noStats{}
+	}
 	return &Service{
-		cfg:  cfg,
-		rdb:  deps.Redis,
-		flow: deps.Flow,
-		push: deps.Pusher,
-		conv: deps.Conversations,
-		api:  slack.New(cfg.BotToken, opts...),
-		st:   &store{rdb: deps.Redis, prefix: cfg.KeyPrefix, now: cfg.Now},
-		pace: newPacer(cfg.ChannelInterval, cfg.Now),
-		log:  log,
+		stats: counts,
+		cfg:   cfg,
+		rdb:   deps.Redis,
+		flow:  deps.Flow,
+		push:  deps.Pusher,
+		conv:  deps.Conversations,
+		api:   slack.New(cfg.BotToken, opts...),
+		st:    &store{rdb: deps.Redis, prefix: cfg.KeyPrefix, now: cfg.Now},
+		pace:  newPacer(cfg.ChannelInterval, cfg.Now),
+		log:   log,
 
 		attempts: maxAttempts,
 		backoff:  backoff,
@@ -209,6 +230,11 @@ func (s *Service) Open(ctx context.Context, userID string, h flows.Handoff, key 
 	}
 	if fresh {
 		s.log.InfoContext(ctx, "case opened", "case", c.ID, "urgent", c.Urgent, "compound", c.Compound)
+		s.stats.Record(stats.Event{
+			Kind: stats.Opened, At: c.Created, Category: c.Teams[0], Needs: c.Categories,
+			Urgent: c.Urgent, CrisisKind: c.Crisis, Patterns: c.Patterns,
+			OutOfHours: c.OutOfHours, Reopened: c.PrevCase != "",
+		})
 	}
 	return c.ID, nil
 }
@@ -277,7 +303,7 @@ func (s *Service) checkAsked(ctx context.Context, t task) error {
 	if err != nil {
 		return fmt.Errorf("check asked: %w", err)
 	}
-	note := ":lifebuoy: 相談者の言葉から、安全の確認（" + crisisName(t.Crisis) + "）を尋ねました。「はい」「わからない」の答えは緊急として知らせます。"
+	note := ":lifebuoy: 相談者の言葉から、安全の確認（" + CrisisName(t.Crisis) + "）を尋ねました。「はい」「わからない」の答えは緊急として知らせます。"
 	if err := s.postThread(ctx, c, note); err != nil {
 		return fmt.Errorf("check asked in case %s: %w", t.Case, err)
 	}
@@ -467,7 +493,7 @@ func (s *Service) urgentNote(c *Case) string {
 	m := mention(s.cfg.UrgentMention)
 	kind := ""
 	if c.Crisis != "" {
-		kind = "（" + crisisName(c.Crisis) + "）"
+		kind = "（" + CrisisName(c.Crisis) + "）"
 	}
 	return strings.TrimSpace(m + " :rotating_light: 緊急ケース " + c.ID + kind + "：相談者には緊急連絡先を案内済みです。すぐに担当してください。")
 }
@@ -476,8 +502,12 @@ func (s *Service) urgentNote(c *Case) string {
 // gets a note mentioning the urgent group, the card is redrawn and the
 // unclaimed reminder comes sooner.
 func (s *Service) escalate(ctx context.Context, t task) error {
+	var newKind bool
 	c, err := s.st.update(ctx, t.Case, func(c *Case) error {
 		c.Urgent = true
+		// Counted once per case and kind: a retried escalation finds the
+		// kind set already.
+		newKind = t.Crisis != "" && c.Crisis != t.Crisis
 		if t.Crisis != "" {
 			c.Crisis = t.Crisis
 		}
@@ -488,6 +518,9 @@ func (s *Service) escalate(ctx context.Context, t task) error {
 	})
 	if err != nil {
 		return fmt.Errorf("escalate: %w", err)
+	}
+	if newKind {
+		s.stats.Record(stats.Event{Kind: stats.Crisis, At: c.Updated, CrisisKind: t.Crisis})
 	}
 	if err := s.postThread(ctx, c, s.urgentNote(c)); err != nil {
 		return fmt.Errorf("escalate case %s: %w", t.Case, err)

@@ -96,8 +96,8 @@ func isNote(text string) bool {
 	return noteMarker.MatchString(strings.ToLower(t))
 }
 
-// crisisName says a crisis kind in Japanese for staff.
-func crisisName(kind string) string {
+// CrisisName says a crisis kind in Japanese, for staff and the statistics.
+func CrisisName(kind string) string {
 	switch kind {
 	case "suicide":
 		return "自殺の危険"

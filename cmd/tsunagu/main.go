@@ -21,6 +21,7 @@ usage:
   tsunagu flows triage [--flow PATH]                          triage one message per line of stdin
   tsunagu flows graph [--flow PATH]                           print the flow as a Mermaid diagram
   tsunagu studio [--flow DIR] [--addr 127.0.0.1:8787]         edit, see, try and test the flow in a browser
+  tsunagu stats [--from 2026-04] [--to 2027-03] [--csv | --html FILE]   monthly statistics for the 重層的支援会議
   tsunagu version                                             print the version
 `
 
@@ -40,6 +41,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"serve":   runServe,
 		"flows":   runFlows,
 		"studio":  runStudio,
+		"stats":   runStats,
 		"version": runVersion,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {

@@ -22,6 +22,7 @@ import (
 	"github.com/tsunagu-city/tsunagu/config"
 	"github.com/tsunagu-city/tsunagu/flows"
 	"github.com/tsunagu-city/tsunagu/handoff"
+	"github.com/tsunagu-city/tsunagu/stats"
 )
 
 // serveGetenv reads the configuration; tests replace it.
@@ -144,6 +145,17 @@ type service struct {
 	handler http.Handler
 	workers *bot.Workers
 	slack   *handoff.Service
+	// stats writes the monthly counters in the background.
+	stats *stats.Recorder
+}
+
+// flowLocation is the flow's time zone, which decides the month an event is
+// counted in; nil (Asia/Tokyo) when the flow names none or an unknown one.
+func flowLocation(f *flows.Flow) *time.Location {
+	if loc, err := time.LoadLocation(f.Hours.Timezone); err == nil && f.Hours.Timezone != "" {
+		return loc
+	}
+	return nil
 }
 
 // server is the HTTP server with the edge's limits: a slow or stalled
@@ -190,6 +202,7 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	if err != nil {
 		return nil, fmt.Errorf("LINE client: %w", err)
 	}
+	counts := stats.NewRecorder(rdb, stats.Options{Prefix: cfg.KeyPrefix, Location: flowLocation(flow), Log: log})
 	staff, err := handoff.New(handoff.Config{
 		BotToken: cfg.SlackBotToken, SigningSecret: cfg.SlackSigningSecret,
 		APIBaseURL: cfg.SlackAPIBaseURL, AppToken: cfg.SlackAppToken,
@@ -197,7 +210,7 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 		EscalateAfter: cfg.SlackEscalateAfter, EscalateUrgentAfter: cfg.SlackEscalateUrgentAfter,
 		ShowStaffNames: cfg.SlackShowStaffNames, KeyPrefix: cfg.KeyPrefix,
 		MessageTTL: cfg.Retention,
-	}, handoff.Deps{Redis: rdb, Flow: flow, Pusher: line, Conversations: closer{intake}, Log: log})
+	}, handoff.Deps{Redis: rdb, Flow: flow, Pusher: line, Conversations: closer{intake}, Log: log, Stats: counts})
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
@@ -213,7 +226,7 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	r.Method(http.MethodPost, "/slack/events", signedOnly(bodies, staff.EventsHandler(), "X-Slack-Signature", "X-Slack-Request-Timestamp"))
 	r.Method(http.MethodPost, "/slack/interactions", signedOnly(bodies, staff.InteractionsHandler(), "X-Slack-Signature", "X-Slack-Request-Timestamp"))
 	r.Method(http.MethodGet, "/metrics", m)
-	return &service{cfg: cfg, log: log, workers: workers, slack: staff, handler: r}, nil
+	return &service{cfg: cfg, log: log, workers: workers, slack: staff, stats: counts, handler: r}, nil
 }
 
 // newRouter is the HTTP surface shared by every deployment: the LINE webhook
@@ -246,6 +259,18 @@ func (s *service) run(ctx context.Context, ln net.Listener) error {
 	go func() {
 		defer wg.Done()
 		_ = s.workers.Run(wctx)
+	}()
+	// The counters are written until the workers have stopped, so the
+	// last cases closed are counted too.
+	statsCtx, stopStats := context.WithCancel(context.WithoutCancel(ctx))
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		s.stats.Run(statsCtx)
+	}()
+	defer func() {
+		stopStats()
+		<-statsDone
 	}()
 	go func() {
 		defer wg.Done()
