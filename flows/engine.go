@@ -328,13 +328,26 @@ func (st *step) text(raw string) {
 	}
 	st.remember(text)
 	if st.cur.question() {
-		// Not answered here, but not ignored: a person will answer it.
+		// Not answered here, but not ignored: a person will answer it. At
+		// an intake question the case goes to a person now: held for the
+		// questions, it would be lost if the resident said thanks and left.
 		st.say(st.f.Text("question_kept", st.s.Locale))
+		if st.atIntakeQuestion(state) {
+			st.fire(evHuman)
+			return
+		}
 	}
 	if st.askAgain(state) {
 		return
 	}
 	st.route()
+}
+
+// atIntakeQuestion reports whether state is one of the questions asked
+// on the way to a person (who, how urgent): past the opening, with buttons,
+// and not a detour.
+func (st *step) atIntakeQuestion(state State) bool {
+	return st.s.State != st.f.Start && len(state.QuickReplies) > 0 && state.Text != nil && !state.Text.Back && state.Text.Next != ""
 }
 
 // askAgain asks a button question once more when free text came instead of
