@@ -15,10 +15,12 @@ test: vet
 ## test-cluster: two serve replicas on a Redis Cluster of 3 masters and 3
 ## replicas started on loopback ports (redis-server and redis-cli): a load of
 ## conversations with a failover by agreement and a master killed mid-run.
-## Then the full Slack loop (card, staff reply, note, close) on a cluster.
+## The same load on a master and replica under 3 sentinels, the master
+## killed. Then the full Slack loop (card, staff reply, note, close) on a
+## cluster.
 ## Stops by itself in well under a minute and removes its nodes and files.
 test-cluster:
-	$(GO) test -count=1 -run '^(TestCluster|TestServeFullLoop)$$' -v ./cmd/tsunagu -cluster
+	$(GO) test -count=1 -run '^(TestCluster|TestSentinel|TestServeFullLoop)$$' -v ./cmd/tsunagu -cluster
 
 vet:
 	$(GO) vet ./...

@@ -24,6 +24,8 @@ type Server struct {
 	port int
 	dir  string
 	cmd  *exec.Cmd
+	// args are further redis-server arguments (a replica's --replicaof).
+	args []string
 }
 
 // Env is what a test needs to use Redis without stepping on other tests.
@@ -95,6 +97,7 @@ func (s *Server) start() {
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
 		"--logfile", filepath.Join(s.dir, "redis.log"))
+	s.cmd.Args = append(s.cmd.Args, s.args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("redistest: start redis-server: %v", err)
 	}

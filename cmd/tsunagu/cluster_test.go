@@ -46,6 +46,69 @@ func TestCluster(t *testing.T) {
 	if !*clusterRun {
 		t.Skip("needs -cluster: make test-cluster runs it")
 	}
+	start := time.Now()
+	cluster := redistest.StartCluster(t, 3, 1)
+	t.Logf("cluster of 6 nodes formed in %v", time.Since(start).Round(time.Millisecond))
+	replicatedLoad(t, "REDIS_CLUSTER_ADDRS="+strings.Join(cluster.Addrs(), ","), func(ctx context.Context, waitAcked func(frac int) int64) []failover {
+		if *clusterNoFailure {
+			return nil
+		}
+		masters, err := cluster.Masters(ctx)
+		if err != nil || len(masters) != 3 {
+			t.Fatalf("masters %v: %v", masters, err)
+		}
+		f1 := failover{what: "CLUSTER FAILOVER (by agreement)", from: masters[0], atAcked: waitAcked(1), at: time.Now()}
+		f1.to, f1.err = cluster.Failover(ctx, masters[0])
+		f1.took = time.Since(f1.at)
+		f2 := failover{what: "SIGKILL of a master (automatic failover)", from: masters[1], atAcked: waitAcked(2), at: time.Now(), crash: true}
+		f2.to, f2.err = cluster.KillMaster(ctx, masters[1])
+		f2.took = time.Since(f2.at)
+		return []failover{f1, f2}
+	})
+}
+
+// TestSentinel runs two `tsunagu serve` replicas on a master with one
+// replica watched by three sentinels (REDIS_URL=redis-sentinel://…), under
+// the same load as TestCluster. Two thirds of the way in, the master is
+// killed with SIGKILL; the sentinels agree it is down after a second and
+// promote the replica, and the clients follow. The same counts as
+// TestCluster's must hold.
+func TestSentinel(t *testing.T) {
+	if !*clusterRun {
+		t.Skip("needs -cluster: make test-cluster runs it")
+	}
+	start := time.Now()
+	sen := redistest.StartSentinel(t, "tsunagu-test")
+	t.Logf("master, replica and 3 sentinels up in %v", time.Since(start).Round(time.Millisecond))
+	replicatedLoad(t, "REDIS_URL="+sen.URL(), func(ctx context.Context, waitAcked func(frac int) int64) []failover {
+		if *clusterNoFailure {
+			return nil
+		}
+		master := sen.Master()
+		f := failover{what: "SIGKILL of the master (Sentinel failover)", from: master, atAcked: waitAcked(2), at: time.Now(), crash: true}
+		f.to, f.err = sen.KillMaster(ctx)
+		f.took = time.Since(f.at)
+		return []failover{f}
+	})
+}
+
+// failover is one change of master during a replicated load.
+type failover struct {
+	what, from, to string
+	at             time.Time
+	took           time.Duration
+	atAcked        int64
+	// crash is set when the master was killed rather than handed over.
+	crash bool
+	err   error
+}
+
+// replicatedLoad plays the load of TestCluster and TestSentinel against
+// two serve replicas on the Redis named by redisSetting; chaos runs while
+// the load does, waiting for a third (1) or two thirds (2) of the events
+// to be acknowledged before each failover, and reports them.
+func replicatedLoad(t *testing.T, redisSetting string, chaos func(ctx context.Context, waitAcked func(frac int) int64) []failover) {
+	t.Helper()
 	const secret = "cluster-line-secret"
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
@@ -60,15 +123,13 @@ func TestCluster(t *testing.T) {
 	}
 	n := len(events)
 
-	cluster := redistest.StartCluster(t, 3, 1)
-	t.Logf("cluster of 6 nodes formed in %v", time.Since(start).Round(time.Millisecond))
 	line := linefake.New(t)
 	line.Light()
 	slackAPI := slackfake.New(t, "xoxb-cluster")
 	cfg := []string{
 		"LINE_CHANNEL_SECRET=" + secret, "LINE_CHANNEL_ACCESS_TOKEN=" + linefake.Token, "LINE_API_BASE_URL=" + line.URL,
 		"SLACK_BOT_TOKEN=xoxb-cluster", "SLACK_SIGNING_SECRET=s", "SLACK_API_BASE_URL=" + slackAPI.APIURL(),
-		"REDIS_CLUSTER_ADDRS=" + strings.Join(cluster.Addrs(), ","), "TSUNAGU_KEY_PREFIX=" + redistest.UniquePrefix(),
+		redisSetting, "TSUNAGU_KEY_PREFIX=" + redistest.UniquePrefix(),
 		"TSUNAGU_CLAIM_AFTER=2s", "TSUNAGU_RESIDENT_LIMIT=0", "LOG_FORMAT=text",
 	}
 	replicas := []*serveProcess{startServeProcess(t, cfg, "serve-a.log"), startServeProcess(t, cfg, "serve-b.log")}
@@ -126,37 +187,18 @@ func TestCluster(t *testing.T) {
 	}
 
 	// The failovers, while the load runs.
-	type failover struct {
-		what, from, to string
-		at             time.Time
-		took           time.Duration
-		atAcked        int64
-		err            error
+	waitAcked := func(frac int) int64 {
+		for acked.Load() < int64(frac*n/3) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return acked.Load()
 	}
-	var failovers []failover
-	var crash time.Time // when the master was killed
-	if !*clusterNoFailure {
-		waitAcked := func(k int64) {
-			for acked.Load() < k && ctx.Err() == nil {
-				time.Sleep(5 * time.Millisecond)
-			}
+	failovers := chaos(ctx, waitAcked)
+	var crash time.Time // when a master was killed
+	for _, f := range failovers {
+		if f.crash {
+			crash = f.at
 		}
-		masters, err := cluster.Masters(ctx)
-		if err != nil || len(masters) != 3 {
-			t.Fatalf("masters %v: %v", masters, err)
-		}
-		waitAcked(int64(n / 3))
-		f := failover{what: "CLUSTER FAILOVER (by agreement)", from: masters[0], atAcked: acked.Load(), at: time.Now()}
-		f.to, f.err = cluster.Failover(ctx, masters[0])
-		f.took = time.Since(f.at)
-		failovers = append(failovers, f)
-
-		waitAcked(int64(2 * n / 3))
-		f = failover{what: "SIGKILL of a master (automatic failover)", from: masters[1], atAcked: acked.Load(), at: time.Now()}
-		f.to, f.err = cluster.KillMaster(ctx, masters[1])
-		f.took = time.Since(f.at)
-		crash = f.at
-		failovers = append(failovers, f)
 	}
 	wg.Wait()
 	loaded := time.Since(start)
@@ -221,7 +263,7 @@ func TestCluster(t *testing.T) {
 			dups += c - 1
 		}
 	}
-	t.Logf("%d events (%d residents, %d of whom asked for a person) through 2 serve replicas on a 3-master cluster with replicas: "+
+	t.Logf("%d events (%d residents, %d of whom asked for a person) through 2 serve replicas: "+
 		"delivered in %v (%d deliveries refused and made again), all answered after %v; %d lost, %d answered twice; %d case cards; "+
 		"of the events acknowledged within %v of the master's SIGKILL, %d lost, %d answered twice",
 		n, len(residents), *clusterHandoffs, loaded.Round(time.Millisecond), refused.Load(), time.Since(start).Round(time.Millisecond),
@@ -231,7 +273,7 @@ func TestCluster(t *testing.T) {
 			t.Errorf("%s of %s after %d events: %v", f.what, f.from, f.atAcked, f.err)
 			continue
 		}
-		t.Logf("%s: %s -> %s after %d of %d events acknowledged; the cluster was whole again in %v",
+		t.Logf("%s: %s -> %s after %d of %d events acknowledged; the new master took writes %v later",
 			f.what, f.from, f.to, f.atAcked, n, f.took.Round(time.Millisecond))
 	}
 	if lost > 0 || dups > 0 || cards() != *clusterHandoffs {
