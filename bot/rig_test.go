@@ -79,6 +79,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	opt.MaxRetries = -1 // fail fast while Redis is stopped
 	opt.DialTimeout = 200 * time.Millisecond
 	c := redis.NewClient(opt)
+	c.AddHook(redistest.SlotCheck{}) // what a Redis Cluster would refuse fails here too
 	t.Cleanup(func() { _ = c.Close() })
 	r.rdb = c
 	r.log = slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -53,6 +53,7 @@ func New(t testing.TB) Env {
 }
 
 // Client opens a go-redis client on the environment, closed at cleanup.
+// It refuses what a Redis Cluster would (SlotCheck).
 func (e Env) Client(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	opt, err := redis.ParseURL(e.URL)
@@ -60,6 +61,7 @@ func (e Env) Client(t testing.TB) redis.UniversalClient {
 		t.Fatalf("redistest: %v", err)
 	}
 	c := redis.NewClient(opt)
+	c.AddHook(SlotCheck{})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
