@@ -684,8 +684,11 @@ func (st *step) guessLocale(text string) {
 	if st.s.Heard >= registerMessages || st.s.Locale != st.f.Locale() {
 		return
 	}
-	if st.f.triage.greetingOnly(st.cur) || st.f.triage.thanksOnly(st.cur) {
-		return // says nothing about the register
+	if st.f.triage.thanksOnly(st.cur) || st.f.triage.greetingOnly(st.cur) && !latinOnly(text) {
+		// こんにちは or OK says nothing about the register; "Hello" as a
+		// first message does: the welcome should not come in a script the
+		// resident may not read.
+		return
 	}
 	st.s.Heard++
 	latin, hira, kata, kanji, spaced := 0, 0, 0, 0, false
@@ -724,6 +727,20 @@ func (st *step) guessLocale(text string) {
 			st.setLocale("easy-ja")
 		}
 	}
+}
+
+// latinOnly reports whether text has letters and all of them are Latin.
+func latinOnly(text string) bool {
+	letters := false
+	for _, r := range text {
+		if unicode.IsLetter(r) {
+			if r >= utf8.RuneSelf {
+				return false
+			}
+			letters = true
+		}
+	}
+	return letters
 }
 
 func (st *step) setLocale(id string) {
