@@ -400,3 +400,23 @@ func (in *Intake) ackIDs(ctx context.Context, pipe redis.Pipeliner, shard int, i
 		pipe.XDel(ctx, in.streamKey(shard), ids...),
 	}
 }
+
+// Backlog counts each shard's entries, in one round trip: those waiting
+// for a worker and those being worked (an entry is deleted once handled).
+func (in *Intake) Backlog(ctx context.Context) ([]int64, error) {
+	cmds := make([]*redis.IntCmd, in.opt.Shards)
+	_, err := in.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for s := range cmds {
+			cmds[s] = p.XLen(ctx, in.streamKey(s))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("intake backlog: %w", err)
+	}
+	out := make([]int64, len(cmds))
+	for s, c := range cmds {
+		out[s] = c.Val()
+	}
+	return out, nil
+}

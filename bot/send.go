@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -76,6 +77,11 @@ type LINEOptions struct {
 	// Backoff is the first retry delay, doubled each time, with full jitter
 	// (300ms when zero).
 	Backoff time.Duration
+	// Log receives retries and give-ups, with the operation, LINE's status
+	// and the key of the send (an event id); none when nil.
+	Log *slog.Logger
+	// Observer times every call; none when nil.
+	Observer Observer
 }
 
 // LINE sends messages through the Messaging API. Requests go through the
@@ -109,6 +115,12 @@ func NewLINE(opt LINEOptions) (*LINE, error) {
 	if opt.Backoff <= 0 {
 		opt.Backoff = 300 * time.Millisecond
 	}
+	if opt.Log == nil {
+		opt.Log = discard
+	}
+	if opt.Observer == nil {
+		opt.Observer = nopObserver{}
+	}
 	// The client is shared and never given a context (WithContext would
 	// change it for every caller): each request carries its own.
 	api, err := messaging_api.NewMessagingApiAPI(opt.Token,
@@ -120,13 +132,16 @@ func NewLINE(opt LINEOptions) (*LINE, error) {
 		bufs: sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}}, nil
 }
 
-// call posts body to path with bounded retries on temporary failures.
-func (l *LINE) call(ctx context.Context, op, path string, body []byte, retryKey string) error {
+// call posts body to path with bounded retries on temporary failures. ref
+// names the send in the log (an event id or a staff-side key).
+func (l *LINE) call(ctx context.Context, op, ref, path string, body []byte, retryKey string) error {
 	var err error
 	for attempt := 0; attempt < l.opt.Attempts; attempt++ {
 		if attempt > 0 {
 			d := l.opt.Backoff << (attempt - 1)
 			d = time.Duration(rand.Int64N(int64(d))) + d/2
+			l.opt.Log.Warn("line call failed; retrying", "op", op, "key", ref, "status", statusOf(err),
+				"attempt", attempt, "retry_in", d.String(), "err", err)
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
@@ -140,7 +155,18 @@ func (l *LINE) call(ctx context.Context, op, path string, body []byte, retryKey 
 			return err
 		}
 	}
+	l.opt.Log.Warn("line call given up for now", "op", op, "key", ref, "status", statusOf(err),
+		"attempts", l.opt.Attempts, "err", err)
 	return err
+}
+
+// statusOf is LINE's status in err, 0 when LINE did not answer.
+func statusOf(err error) int {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status
+	}
+	return 0
 }
 
 func (l *LINE) post(ctx context.Context, op, path string, body []byte, retryKey string) error {
@@ -158,10 +184,13 @@ func (l *LINE) post(ctx context.Context, op, path string, body []byte, retryKey 
 	if retryKey != "" {
 		req.Header.Set("X-Line-Retry-Key", retryKey)
 	}
+	start := time.Now()
 	res, err := l.api.Do(req)
 	if err != nil {
+		l.opt.Observer.LINECall(op, 0, time.Since(start))
 		return fmt.Errorf("line %s: %w", op, err)
 	}
+	l.opt.Observer.LINECall(op, res.StatusCode, time.Since(start))
 	defer res.Body.Close()
 	if res.StatusCode/100 == 2 {
 		// Read to the end so that the connection goes back to the pool.
@@ -173,10 +202,10 @@ func (l *LINE) post(ctx context.Context, op, path string, body []byte, retryKey 
 }
 
 // send encodes one request body in a pooled buffer and posts it.
-func (l *LINE) send(ctx context.Context, op, path, retryKey string, write func(b []byte) []byte) error {
+func (l *LINE) send(ctx context.Context, op, ref, path, retryKey string, write func(b []byte) []byte) error {
 	bp := l.bufs.Get().(*[]byte)
 	body := write((*bp)[:0])
-	err := l.call(ctx, op, path, body, retryKey)
+	err := l.call(ctx, op, ref, path, body, retryKey)
 	// After a failure the transport may still be reading the body of a
 	// connection it is closing: only a body that was sent goes back.
 	if err == nil && cap(body) <= 64<<10 {
@@ -187,8 +216,8 @@ func (l *LINE) send(ctx context.Context, op, path, retryKey string, write func(b
 }
 
 // reply answers with a reply token. errReplyToken means push instead.
-func (l *LINE) reply(ctx context.Context, token string, replies []flows.Reply) error {
-	err := l.send(ctx, "reply", "/v2/bot/message/reply", "", func(b []byte) []byte {
+func (l *LINE) reply(ctx context.Context, ref, token string, replies []flows.Reply) error {
+	err := l.send(ctx, "reply", ref, "/v2/bot/message/reply", "", func(b []byte) []byte {
 		b = append(b, `{"replyToken":`...)
 		b = appendJSONString(b, token)
 		b = append(b, `,"messages":`...)
@@ -205,8 +234,8 @@ func (l *LINE) reply(ctx context.Context, token string, replies []flows.Reply) e
 // push sends replies to a user, group or room. retryKey is a UUID: LINE
 // accepts one request per key and answers 409 to a repeat, which means
 // already sent.
-func (l *LINE) push(ctx context.Context, to, retryKey string, replies []flows.Reply) error {
-	err := l.send(ctx, "push", "/v2/bot/message/push", retryKey, func(b []byte) []byte {
+func (l *LINE) push(ctx context.Context, to, ref, retryKey string, replies []flows.Reply) error {
+	err := l.send(ctx, "push", ref, "/v2/bot/message/push", retryKey, func(b []byte) []byte {
 		b = append(b, `{"to":`...)
 		b = appendJSONString(b, to)
 		b = append(b, `,"messages":`...)
@@ -237,7 +266,7 @@ func (l *LINE) Push(ctx context.Context, userID, key string, texts ...string) (c
 		}
 	}
 	for i, chunk := range chunks(replies) {
-		if err := l.push(ctx, userID, RetryKey(key, i), chunk); err != nil {
+		if err := l.push(ctx, userID, key, RetryKey(key, i), chunk); err != nil {
 			return cut, err
 		}
 	}
@@ -292,7 +321,7 @@ func breakAt(head string) int {
 func (l *LINE) Answer(ctx context.Context, to, replyToken, key string, replies []flows.Reply) error {
 	for i, chunk := range chunks(replies) {
 		if i == 0 && replyToken != "" {
-			err := l.reply(ctx, replyToken, chunk)
+			err := l.reply(ctx, key, replyToken, chunk)
 			if err == nil {
 				continue
 			}
@@ -300,7 +329,7 @@ func (l *LINE) Answer(ctx context.Context, to, replyToken, key string, replies [
 				return err
 			}
 		}
-		if err := l.push(ctx, to, RetryKey(key, i), chunk); err != nil {
+		if err := l.push(ctx, to, key, RetryKey(key, i), chunk); err != nil {
 			return err
 		}
 	}
@@ -313,7 +342,7 @@ func (l *LINE) Leave(ctx context.Context, kind, id string) error {
 	if kind == "room" {
 		path = "/v2/bot/room/" + url.PathEscape(id) + "/leave"
 	}
-	err := l.call(ctx, "leave", path, nil, "")
+	err := l.call(ctx, "leave", "", path, nil, "")
 	var se *StatusError
 	if errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusBadRequest) {
 		return nil

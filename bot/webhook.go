@@ -30,6 +30,8 @@ type Webhook struct {
 	Intake *Intake
 	// Log receives event types and ids, never user ids or texts.
 	Log *slog.Logger
+	// Observer counts the events stored; none when nil.
+	Observer Observer
 }
 
 // discard is the logger of a caller that gave none.
@@ -82,6 +84,9 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Error("webhook events not stored; LINE will redeliver", "events", len(entries), "err", err)
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
+	}
+	if h.Observer != nil {
+		h.Observer.EventsAccepted(len(entries))
 	}
 	w.WriteHeader(http.StatusOK)
 }

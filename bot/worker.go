@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -82,6 +83,8 @@ type WorkerOptions struct {
 	Limit RateLimit
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Observer counts what the workers do; none when nil.
+	Observer Observer
 }
 
 // Workers run the flow for every event in the intake: one worker per shard.
@@ -109,6 +112,8 @@ type WorkerOptions struct {
 // (at-least-once, on purpose: a resident in crisis must not lose the numbers).
 type Workers struct {
 	opt WorkerOptions
+	// flow is the flow events are stepped with; SetFlow replaces it.
+	flow atomic.Pointer[flows.Flow]
 	// crash, set by tests, simulates a process dying at a point of a batch
 	// ("step", "save", "send", "forget"): the worker stops at once, without
 	// acking or giving up its lease.
@@ -146,8 +151,20 @@ func NewWorkers(opt WorkerOptions) *Workers {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Workers{opt: opt}
+	if opt.Observer == nil {
+		opt.Observer = nopObserver{}
+	}
+	w := &Workers{opt: opt}
+	w.flow.Store(opt.Flow)
+	return w
 }
+
+// Flow is the flow events are stepped with now.
+func (w *Workers) Flow() *flows.Flow { return w.flow.Load() }
+
+// SetFlow makes the next events step with f (a reloaded flow); the event
+// at hand finishes with the flow it started with.
+func (w *Workers) SetFlow(f *flows.Flow) { w.flow.Store(f) }
 
 // errCrashed stops a worker the way a killed process stops.
 var errCrashed = errors.New("simulated crash")
@@ -329,14 +346,33 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 			n := tries[f.to] + 1
 			d := min(w.opt.Backoff<<min(n-1, 10), 30*time.Second)
 			waiting[f.to] = &waitingWork{entries: f.entries, retryAt: w.opt.Now().Add(d), tries: n}
+			w.opt.Observer.EventsFailed(len(f.entries))
 			if ctx.Err() == nil {
-				log.Warn("work not done; tried again later", "entries", len(f.entries), "retry_in", d.String(), "err", f.err)
+				log.Warn("work not done; tried again later", "entries", len(f.entries), "events", eventIDs(f.entries),
+					"attempt", n, "retry_in", d.String(), "err", f.err)
 			}
 		}
 		if err == nil {
 			failures = 0
 		}
 	}
+}
+
+// eventIDs names a few entries' events for the log (ids only, never whose).
+func eventIDs(entries []Entry) string {
+	const most = 8
+	var b strings.Builder
+	for i, e := range entries {
+		if i == most {
+			fmt.Fprintf(&b, ",+%d", len(entries)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(eventKey(e))
+	}
+	return b.String()
 }
 
 // waitingWork is a resident's (or chat's) entries waiting for a retry.
@@ -585,14 +621,21 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 		return it, nil
 	}
 	r.erase = false
+	if !e.Recv.IsZero() {
+		w.opt.Observer.IntakeLag(w.opt.Now().Sub(e.Recv))
+	}
 	over, note := w.opt.Limit.count(&r.rec.rate, e.At)
-	s, actions := w.opt.Flow.Step(before, in)
+	flow := w.Flow()
+	s, actions := flow.Step(before, in)
 	for i, a := range actions {
 		switch a := a.(type) {
 		case flows.Reply:
 			it.replies = append(it.replies, a)
 		case flows.Handoff:
 			it.crisis = it.crisis || a.Crisis != ""
+			if a.Crisis != "" {
+				w.opt.Observer.Crisis(a.Crisis)
+			}
 			if s.Case != "" {
 				it.staff = append(it.staff, staffTask{op: opEscalate, caseID: s.Case, key: key + ":escalate:" + strconv.Itoa(i),
 					urgent: a.Urgent, crisis: a.Crisis, categories: a.Categories, text: a.Checked})
@@ -604,6 +647,11 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 				return item{}, fmt.Errorf("open case: %w", err)
 			}
 			s.Case = id
+			home := "general"
+			if len(a.Categories) > 0 {
+				home = a.Categories[0]
+			}
+			w.opt.Observer.Handoff(home, a.Urgent || a.Crisis != "")
 			log.Info("case handed off", "case", id, "urgent", a.Urgent, "crisis", a.Crisis,
 				"categories", strings.Join(a.Categories, ","))
 		case flows.Relay:
@@ -616,10 +664,12 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 				continue
 			}
 			if over && mergeRelay(r.items, &it, c, a.Text, e.MessageID) {
+				log.Info("relay merged into the last one (resident over the rate limit)", "case", c)
 				continue
 			}
 			it.staff = append(it.staff, staffTask{op: opRelay, caseID: c, texts: []string{a.Text}, ids: []string{e.MessageID},
 				key: key + ":relay:" + strconv.Itoa(i)})
+			log.Info("relay to the case thread", "case", c)
 		case flows.Erase:
 			// Saving the fresh session rewrites the whole record, which is
 			// the erase here; the cases still link to the resident.
@@ -631,6 +681,7 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 			// The safety check goes out first in its batch, like a crisis
 			// answer; staff who have the case are told it was asked.
 			it.crisis = true
+			w.opt.Observer.SafetyCheck(a.Kind)
 			if s.Case != "" && before.HandedOff {
 				it.staff = append(it.staff, staffTask{op: opCheck, caseID: s.Case, crisis: a.Kind, key: key + ":check:" + strconv.Itoa(i)})
 			}
@@ -648,7 +699,7 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 		}
 	}
 	if note {
-		it.replies = append(it.replies, flows.Reply{Text: slowDownText(w.opt.Flow, s.Locale)})
+		it.replies = append(it.replies, flows.Reply{Text: slowDownText(flow, s.Locale)})
 		log.Info("resident over the rate limit; gentle note added")
 	}
 	r.rec.Session = s
@@ -919,7 +970,8 @@ func (w *Workers) leaveGroup(ctx context.Context, e Entry) error {
 	if w.opt.Now().Sub(e.Recv) > replyTokenTTL {
 		token = ""
 	}
-	text := w.opt.Flow.Text("group_notice", w.opt.Flow.Locale())
+	flow := w.Flow()
+	text := flow.Text("group_notice", flow.Locale())
 	err := w.opt.LINE.Answer(ctx, e.To, token, e.ID, []flows.Reply{{Text: text}})
 	if err != nil && temporary(err) {
 		return err
@@ -1067,6 +1119,9 @@ func (a *acker) ackTo(ctx context.Context, pipe redis.Pipeliner) (check func() e
 					return nil
 				}))
 			}
+		}
+		if err == nil {
+			w.opt.Observer.EventsProcessed(len(ids))
 		}
 		if err != nil {
 			a.mu.Lock()

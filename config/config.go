@@ -113,6 +113,9 @@ type Config struct {
 	SlackEscalateAfter time.Duration
 	// SlackEscalateUrgentAfter is the same for urgent cases (SLACK_ESCALATE_URGENT_AFTER).
 	SlackEscalateUrgentAfter time.Duration
+	// SlackAuthCheckInterval is how often Slack's auth.test is repeated,
+	// for /readyz (SLACK_AUTH_CHECK_INTERVAL).
+	SlackAuthCheckInterval time.Duration
 	// SlackShowStaffNames shows residents the staff member's name after the
 	// role (SLACK_SHOW_STAFF_NAMES=true).
 	SlackShowStaffNames bool
@@ -146,6 +149,7 @@ func Defaults() Config {
 		SlackLeadMention:         "here",
 		SlackEscalateAfter:       30 * time.Minute,
 		SlackEscalateUrgentAfter: 5 * time.Minute,
+		SlackAuthCheckInterval:   time.Minute,
 	}
 }
 
@@ -229,6 +233,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("SLACK_LEAD_MENTION", &c.SlackLeadMention)
 	dur("SLACK_ESCALATE_AFTER", &c.SlackEscalateAfter)
 	dur("SLACK_ESCALATE_URGENT_AFTER", &c.SlackEscalateUrgentAfter)
+	dur("SLACK_AUTH_CHECK_INTERVAL", &c.SlackAuthCheckInterval)
 	if v := strings.TrimSpace(getenv("SLACK_SHOW_STAFF_NAMES")); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

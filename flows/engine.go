@@ -145,6 +145,8 @@ type step struct {
 	triaged *TriageResult
 	// cur is the message of this step, read once.
 	cur *message
+	// lost is set when the session was in a state the flow no longer has.
+	lost bool
 }
 
 // Step moves a session one input forward. It never fails: whatever the input,
@@ -156,8 +158,16 @@ func (f *Flow) Step(s Session, in Input) (Session, []Action) {
 		st.s.Locale = f.Locale()
 	}
 	if _, ok := f.index[st.s.State]; !ok {
-		// New session, or a state the administrator removed since: start over.
-		st.s.State = f.Start
+		if st.s.State == "" {
+			st.s.State = f.Start // a new session
+		} else {
+			// A state the administrator removed since (a reloaded flow):
+			// the resident was in the middle of something this flow cannot
+			// follow, so a person takes it from here, in the human intent's
+			// handoff state, instead of asking them to start over.
+			st.lost = true
+			st.s.State, st.s.Back = f.Intents.Human.Next, ""
+		}
 	}
 	st.machine = f.machines.Get().(*fsm.FSM)
 	defer f.machines.Put(st.machine)
@@ -169,6 +179,10 @@ func (f *Flow) Step(s Session, in Input) (Session, []Action) {
 			st.sayState()
 			return st.finish()
 		}
+	}
+	if st.lost && !st.s.HandedOff && in.Kind == InputEvent && in.Event != EventCaseClosed {
+		st.enter(st.s.State)
+		return st.finish()
 	}
 	switch in.Kind {
 	case InputChoice:
@@ -267,6 +281,11 @@ func (st *step) text(raw string) {
 		return
 	}
 	if st.s.CheckOpen && st.answerCheck(st.f.triage.checkAnswer(st.cur), text) {
+		return
+	}
+	if st.lost && !st.s.HandedOff {
+		st.remember(text)
+		st.enter(st.s.State)
 		return
 	}
 	if i, words, ok := st.labelMatch(text); ok {
@@ -493,6 +512,10 @@ func (st *step) phraseButton(si int, msgs []*message) (int, bool) {
 func (st *step) choice(data string) {
 	if answer, ok := strings.CutPrefix(data, checkPrefix); ok {
 		st.checkChoice(answer)
+		return
+	}
+	if st.lost && !st.s.HandedOff {
+		st.enter(st.s.State) // a button of a question the flow no longer asks
 		return
 	}
 	id, idx, ok := strings.Cut(data, ":")

@@ -312,3 +312,68 @@ func lastReply(acts []Action) Reply {
 	}
 	return r
 }
+
+// TestRemovedStateGoesToAPerson: a session left in a state a reloaded flow
+// no longer has is handed to a person (the human intent's handoff, general
+// category), whatever comes next, and never an error or a restart; a crisis
+// still gets the crisis answer first; a handed-off session keeps relaying.
+func TestRemovedStateGoesToAPerson(t *testing.T) {
+	f := mini(t)
+	gone := Session{V: SessionVersion, State: "a_state_removed_since", Greeted: true, Back: "also_removed"}
+	tests := []struct {
+		name string
+		s    Session
+		in   Input
+		want func(t *testing.T, s Session, acts []Action)
+	}{
+		{"text", gone, say("あの、続きなんですが"), func(t *testing.T, s Session, acts []Action) {
+			h, ok := handoffOf(acts)
+			if !ok || !s.HandedOff || s.State != f.Intents.Human.Next {
+				t.Fatalf("not handed off: state %q, actions %+v", s.State, acts)
+			}
+			if len(h.Categories) != 1 || h.Categories[0] != "general" || len(h.Said) == 0 {
+				t.Errorf("handoff %+v, want the general category with the words said", h)
+			}
+		}},
+		{"old button", gone, Input{Kind: InputChoice, Text: "a_state_removed_since:0", Now: weekday10}, func(t *testing.T, s Session, acts []Action) {
+			if _, ok := handoffOf(acts); !ok || s.State != f.Intents.Human.Next {
+				t.Errorf("old button: state %q, actions %+v", s.State, acts)
+			}
+		}},
+		{"sticker", gone, Input{Kind: InputEvent, Event: EventSticker, Now: weekday10}, func(t *testing.T, s Session, acts []Action) {
+			if _, ok := handoffOf(acts); !ok {
+				t.Errorf("sticker: actions %+v", acts)
+			}
+		}},
+		{"crisis first", gone, say("死にたい"), func(t *testing.T, s Session, acts []Action) {
+			h, ok := handoffOf(acts)
+			if !ok || h.Crisis == "" {
+				t.Errorf("crisis in a removed state: %+v", acts)
+			}
+		}},
+		{"handed off relays", Session{V: SessionVersion, State: "gone", Greeted: true, HandedOff: true, Case: "C1"}, say("まだいます"),
+			func(t *testing.T, s Session, acts []Action) {
+				if _, ok := handoffOf(acts); ok {
+					t.Errorf("a second handoff: %+v", acts)
+				}
+				relayed := false
+				for _, a := range acts {
+					if r, ok := a.(Relay); ok && strings.Contains(r.Text, "まだいます") {
+						relayed = true
+					}
+				}
+				if !relayed || s.State != f.Intents.Human.Next {
+					t.Errorf("not relayed: state %q, %+v", s.State, acts)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, acts := f.Step(tt.s, tt.in)
+			if replies(acts) == "" {
+				t.Errorf("no answer: %+v", acts)
+			}
+			tt.want(t, s, acts)
+		})
+	}
+}

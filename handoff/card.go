@@ -26,8 +26,8 @@ const blockPrefix = "case:"
 const staffLocale = "ja"
 
 func (s *Service) catName(id string) string {
-	if c, ok := s.flow.Category(id); ok {
-		if n := c.Name.In(staffLocale, s.flow.Locale()); n != "" {
+	if c, ok := s.flow().Category(id); ok {
+		if n := c.Name.In(staffLocale, s.flow().Locale()); n != "" {
 			return n
 		}
 	}
@@ -46,9 +46,9 @@ func (s *Service) patternNames(ids []string) string {
 	names := make([]string, 0, len(ids))
 	for _, id := range ids {
 		n := id
-		for _, p := range s.flow.Patterns {
+		for _, p := range s.flow().Patterns {
 			if p.ID == id {
-				if t := p.Name.In(staffLocale, s.flow.Locale()); t != "" {
+				if t := p.Name.In(staffLocale, s.flow().Locale()); t != "" {
 					n = t
 				}
 			}
@@ -59,7 +59,7 @@ func (s *Service) patternNames(ids []string) string {
 }
 
 func (s *Service) localeName(id string) string {
-	for _, l := range s.flow.Locales {
+	for _, l := range s.flow().Locales {
 		if l.ID == id {
 			return l.Name
 		}
@@ -68,7 +68,7 @@ func (s *Service) localeName(id string) string {
 }
 
 func (s *Service) teamName(cat string) string {
-	if c, ok := s.flow.Category(cat); ok && c.Team != "" {
+	if c, ok := s.flow().Category(cat); ok && c.Team != "" {
 		return c.Team
 	}
 	return s.catName(cat)
@@ -76,8 +76,8 @@ func (s *Service) teamName(cat string) string {
 
 // localTime writes t in the flow's time zone, the way staff read it.
 func (s *Service) localTime(t time.Time) string {
-	loc, err := time.LoadLocation(s.flow.Hours.Timezone)
-	if err != nil || s.flow.Hours.Timezone == "" {
+	loc, err := time.LoadLocation(s.flow().Hours.Timezone)
+	if err != nil || s.flow().Hours.Timezone == "" {
 		loc = time.FixedZone("JST", 9*3600)
 	}
 	t = t.In(loc)
@@ -200,7 +200,7 @@ func (s *Service) card(c *Case) ([]slack.Block, string) {
 		ctx = append(ctx, txt(":calendar: フォローアップ予定："+s.localTime(c.FollowUpAt)))
 	}
 	if c.Forgotten.IsZero() {
-		ctx = append(ctx, txt("スレッドへの返信は相談者にLINEで届きます（"+escape(s.flow.Text("staff_role", c.Locale))+"として）。`メモ:` で始まる返信は届きません。"))
+		ctx = append(ctx, txt("スレッドへの返信は相談者にLINEで届きます（"+escape(s.flow().Text("staff_role", c.Locale))+"として）。`メモ:` で始まる返信は届きません。"))
 	} else {
 		ctx = append(ctx, txt("相談者が自分のデータを削除したため、スレッドへの返信は相談者に届きません。"))
 	}
@@ -236,8 +236,8 @@ func (s *Service) actions(c *Case) []slack.Block {
 	buttons = append(buttons, closeBtn)
 
 	var transfer, add []*slack.OptionBlockObject
-	for _, cat := range s.flow.Categories {
-		label := truncate(cat.Name.In(staffLocale, s.flow.Locale())+"（"+cat.Team+"）", 75)
+	for _, cat := range s.flow().Categories {
+		label := truncate(cat.Name.In(staffLocale, s.flow().Locale())+"（"+cat.Team+"）", 75)
 		if cat.ID != c.Teams[0] {
 			transfer = append(transfer, slack.NewOptionBlockObject(cat.ID, plain(label), nil))
 		}

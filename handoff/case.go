@@ -176,8 +176,11 @@ func (s *store) create(ctx context.Context, c *Case, userID string) (bool, error
 		if err != nil {
 			return false, fmt.Errorf("create case: %w", err)
 		}
+		if n == 1 {
+			return true, s.index(ctx, c)
+		}
 		if n > 0 {
-			return n == 1, nil
+			return false, nil
 		}
 	}
 	return false, errors.New("create case: no free case id after 8 draws")
@@ -237,6 +240,9 @@ func (s *store) update(ctx context.Context, id string, fn func(*Case) error) (*C
 		}
 		if err != nil {
 			return nil, fmt.Errorf("update case %s: %w", id, err)
+		}
+		if err := s.index(ctx, out); err != nil {
+			return nil, err
 		}
 		return out, nil
 	}

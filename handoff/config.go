@@ -53,6 +53,9 @@ type Config struct {
 	// staff replies reached the resident, so that an edit is answered: the
 	// session retention (30 days by default, TSUNAGU_RETENTION).
 	MessageTTL time.Duration
+	// AuthCheckInterval is how often auth.test is repeated once it passed,
+	// for Ready (1 minute by default).
+	AuthCheckInterval time.Duration
 	// Now is the clock; tests move it into or out of business hours.
 	Now func() time.Time
 }
@@ -99,6 +102,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MessageTTL == 0 {
 		c.MessageTTL = 30 * 24 * time.Hour
+	}
+	if c.AuthCheckInterval == 0 {
+		c.AuthCheckInterval = time.Minute
 	}
 	if c.Now == nil {
 		c.Now = time.Now

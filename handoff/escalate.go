@@ -20,7 +20,7 @@ func (s *Service) armEscalation(ctx context.Context, c *Case) error {
 		at = now.Add(s.cfg.EscalateUrgentAfter)
 	} else {
 		start := now
-		if next := s.flow.Hours.NextOpen(now); !next.IsZero() {
+		if next := s.flow().Hours.NextOpen(now); !next.IsZero() {
 			start = next
 		}
 		at = start.Add(s.cfg.EscalateAfter)
@@ -84,7 +84,7 @@ func (s *Service) handleCheckin(ctx context.Context, t task) error {
 	if err != nil {
 		return err
 	}
-	text := s.flow.Text("checkin", c.Locale)
+	text := s.flow().Text("checkin", c.Locale)
 	if _, err := s.push.Push(ctx, user, "checkin:"+t.ID, text); err != nil {
 		if why, ok := refusal(err); ok {
 			s.log.WarnContext(ctx, "check-in refused by LINE; not retried", "case", c.ID, "err", err)

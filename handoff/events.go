@@ -295,7 +295,7 @@ func (s *Service) staffReply(ctx context.Context, eventID, id string, m *slackev
 	if text == "" {
 		return nil
 	}
-	role := s.flow.Text("staff_role", c.Locale)
+	role := s.flow().Text("staff_role", c.Locale)
 	if s.cfg.ShowStaffNames {
 		if name := s.staffName(ctx, m.User); name != "" {
 			role += " " + name

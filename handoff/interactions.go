@@ -79,7 +79,7 @@ func (s *Service) act(ctx context.Context, id, user string, a *slack.BlockAction
 }
 
 func (s *Service) location() *time.Location {
-	if loc, err := time.LoadLocation(s.flow.Hours.Timezone); err == nil && s.flow.Hours.Timezone != "" {
+	if loc, err := time.LoadLocation(s.flow().Hours.Timezone); err == nil && s.flow().Hours.Timezone != "" {
 		return loc
 	}
 	return time.FixedZone("JST", 9*3600)
@@ -120,7 +120,7 @@ func (s *Service) claim(ctx context.Context, id, user string) error {
 }
 
 func (s *Service) transfer(ctx context.Context, id, user, cat string) error {
-	if _, ok := s.flow.Category(cat); !ok {
+	if _, ok := s.flow().Category(cat); !ok {
 		return permanent(fmt.Errorf("transfer to unknown category %q", cat))
 	}
 	c, err := s.st.get(ctx, id)
@@ -187,7 +187,7 @@ func without(list []string, drop ...string) []string {
 }
 
 func (s *Service) addTeam(ctx context.Context, id, user, cat string) error {
-	if _, ok := s.flow.Category(cat); !ok {
+	if _, ok := s.flow().Category(cat); !ok {
 		return permanent(fmt.Errorf("add unknown category %q", cat))
 	}
 	c, err := s.st.update(ctx, id, func(c *Case) error {
@@ -272,7 +272,7 @@ func (s *Service) close(ctx context.Context, id, user string) error {
 
 func (s *Service) followUp(ctx context.Context, id, user string, at time.Time) error {
 	// A check-in lands when staff are at work, so the answer finds someone.
-	if next := s.flow.Hours.NextOpen(at); !next.IsZero() {
+	if next := s.flow().Hours.NextOpen(at); !next.IsZero() {
 		at = next
 	}
 	c, err := s.st.update(ctx, id, func(c *Case) error {

@@ -121,7 +121,7 @@ func TestDefaultFlowHumanRequest(t *testing.T) {
 	env := redistest.New(t)
 	fl := flows.Default()
 	h := newHarnessOn(t, env, nil)
-	h.svc.flow = fl
+	h.svc.SetFlow(fl)
 	var s flows.Session
 	var hd *flows.Handoff
 	for _, text := range []string{"人と話したい"} {

@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -67,14 +69,17 @@ type Deps struct {
 	// Stats counts opened, claimed and closed cases and crises; nothing
 	// is counted when nil.
 	Stats Stats
+	// Observer times the calls to Slack; none when nil.
+	Observer Observer
 }
 
 // Service is the Slack handoff: construct it with New, mount EventsHandler
 // and InteractionsHandler, and run Run in the background.
 type Service struct {
-	cfg   Config
-	rdb   redis.UniversalClient
-	flow  *flows.Flow
+	cfg Config
+	rdb redis.UniversalClient
+	// flowp is the flow (categories, channels, texts, hours); SetFlow replaces it.
+	flowp atomic.Pointer[flows.Flow]
 	push  Pusher
 	conv  Conversations
 	api   *slack.Client
@@ -85,6 +90,8 @@ type Service struct {
 	chans sync.Map // configured channel name -> channel id learned from Slack
 	names sync.Map // Slack user id -> memberName
 
+	obs Observer
+
 	mu        sync.RWMutex
 	botUserID string
 
@@ -92,6 +99,9 @@ type Service struct {
 	// backoff is the pause before the nth retry; tests shorten them.
 	attempts int
 	backoff  func(n int) time.Duration
+	// authErr is why Slack is not known to accept the token; nil once
+	// auth.test passed and no call was refused for the token since.
+	authErr error
 }
 
 // New checks the configuration and builds the service; it does not touch
@@ -104,10 +114,6 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Redis == nil || deps.Flow == nil || deps.Pusher == nil || deps.Conversations == nil {
 		return nil, errors.New("slack handoff: Redis, Flow, Pusher and Conversations are required")
 	}
-	opts := []slack.Option{slack.OptionAPIURL(cfg.APIBaseURL)}
-	if cfg.AppToken != "" {
-		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
-	}
 	log := deps.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -116,21 +122,33 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if counts == nil {
 		counts = noStats{}
 	}
-	return &Service{
-		stats: counts,
-		cfg:   cfg,
-		rdb:   deps.Redis,
-		flow:  deps.Flow,
-		push:  deps.Pusher,
-		conv:  deps.Conversations,
-		api:   slack.New(cfg.BotToken, opts...),
-		st:    &store{rdb: deps.Redis, prefix: cfg.KeyPrefix, now: cfg.Now},
-		pace:  newPacer(cfg.ChannelInterval, cfg.Now),
-		log:   log,
+	obs := deps.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	s := &Service{
+		stats:   counts,
+		obs:     obs,
+		authErr: errNotAuthed,
+		cfg:     cfg,
+		rdb:     deps.Redis,
+		push:    deps.Pusher,
+		conv:    deps.Conversations,
+		st:      &store{rdb: deps.Redis, prefix: cfg.KeyPrefix, now: cfg.Now},
+		pace:    newPacer(cfg.ChannelInterval, cfg.Now),
+		log:     log,
 
 		attempts: maxAttempts,
 		backoff:  backoff,
-	}, nil
+	}
+	s.flowp.Store(deps.Flow)
+	opts := []slack.Option{slack.OptionAPIURL(cfg.APIBaseURL),
+		slack.OptionHTTPClient(observedClient{c: &http.Client{Timeout: 30 * time.Second}, s: s})}
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken))
+	}
+	s.api = slack.New(cfg.BotToken, opts...)
+	return s, nil
 }
 
 // Run learns the bot's own user id, then works the queue, moves due
@@ -142,8 +160,9 @@ func (s *Service) Run(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		s.log.ErrorContext(ctx, "slack auth.test failed, retrying", "err", err)
-		sleep(ctx, 5*time.Second)
+		s.setAuth(err)
+		s.log.ErrorContext(ctx, "slack auth.test failed, retrying; handoffs wait", "err", err)
+		sleep(ctx, min(5*time.Second, s.cfg.AuthCheckInterval))
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -160,6 +179,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 	}
 	var wg sync.WaitGroup
+	wg.Go(func() { s.recheckAuth(ctx) })
 	wg.Go(func() { s.poll(ctx) })
 	wg.Go(func() { s.work(ctx) })
 	var err error
@@ -181,9 +201,44 @@ func (s *Service) authTest(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.botUserID = r.UserID
+	s.authErr = nil
 	s.mu.Unlock()
 	return nil
 }
+
+// recheckAuth repeats auth.test every AuthCheckInterval, so that a revoked
+// token or an unreachable Slack shows in Ready, and its return too.
+func (s *Service) recheckAuth(ctx context.Context) {
+	t := time.NewTicker(s.cfg.AuthCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		was := s.Ready()
+		err := s.authTest(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.setAuth(err)
+			if was == nil {
+				s.log.ErrorContext(ctx, "slack auth.test failed; not ready until it passes", "err", err)
+			}
+		case was != nil:
+			s.log.InfoContext(ctx, "slack auth.test passes again")
+		}
+	}
+}
+
+// flow is the flow in use now.
+func (s *Service) flow() *flows.Flow { return s.flowp.Load() }
+
+// SetFlow makes later work use f (a reloaded flow): new cards go to its
+// channels, with its categories, texts and hours.
+func (s *Service) SetFlow(f *flows.Flow) { s.flowp.Store(f) }
 
 func (s *Service) self() string {
 	s.mu.RLock()
@@ -205,7 +260,7 @@ func (s *Service) Open(ctx context.Context, userID string, h flows.Handoff, key 
 		Patterns:   h.Patterns,
 		Status:     StatusOpen,
 		Locale:     h.Locale,
-		OutOfHours: !s.flow.Hours.Open(now),
+		OutOfHours: !s.flow().Hours.Open(now),
 		Said:       summarise(h.Said, 3, 200),
 		Chose:      summarise(h.Chose, 6, 40),
 		PrevCase:   h.Reopen,
@@ -219,7 +274,7 @@ func (s *Service) Open(ctx context.Context, userID string, h flows.Handoff, key 
 	}
 	c.Teams = []string{s.homeCategory(c.Categories)}
 	if c.Locale == "" {
-		c.Locale = s.flow.Locale()
+		c.Locale = s.flow().Locale()
 	}
 	fresh, err := s.st.create(ctx, c, userID)
 	if err != nil {
@@ -335,7 +390,7 @@ func (s *Service) Unsend(ctx context.Context, caseID, messageID, key string) err
 // removed from the YAML still lands somewhere (general).
 func (s *Service) homeCategory(cats []string) string {
 	for _, id := range cats {
-		if _, ok := s.flow.Category(id); ok {
+		if _, ok := s.flow().Category(id); ok {
 			return id
 		}
 	}
@@ -376,7 +431,7 @@ func (s *Service) postCard(ctx context.Context, id string) error {
 		}
 		s.log.InfoContext(ctx, "case card posted", "case", id)
 	}
-	if c.Compound && !c.hasCoordination() && s.flow.Coordination.Channel != "" {
+	if c.Compound && !c.hasCoordination() && s.flow().Coordination.Channel != "" {
 		return s.postCoordination(ctx, c)
 	}
 	return nil
@@ -404,10 +459,10 @@ func (s *Service) post(ctx context.Context, cat string, c *Case) (Post, error) {
 }
 
 func (s *Service) channelOf(cat string) string {
-	if c, ok := s.flow.Category(cat); ok && c.Channel != "" {
+	if c, ok := s.flow().Category(cat); ok && c.Channel != "" {
 		return c.Channel
 	}
-	c, _ := s.flow.Category("general")
+	c, _ := s.flow().Category("general")
 	return c.Channel
 }
 
@@ -478,7 +533,7 @@ func (s *Service) refreshCard(ctx context.Context, c *Case) error {
 }
 
 func (s *Service) postCoordination(ctx context.Context, c *Case) error {
-	ch, ts, err := s.postMessage(ctx, s.flow.Coordination.Channel, c.Urgent, slack.MsgOptionText(s.coordinationText(c), false))
+	ch, ts, err := s.postMessage(ctx, s.flow().Coordination.Channel, c.Urgent, slack.MsgOptionText(s.coordinationText(c), false))
 	if err != nil {
 		return err
 	}

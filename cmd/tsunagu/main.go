@@ -15,7 +15,8 @@ const usage = `tsunagu — the city's never-refuse consultation front door on LI
 
 usage:
   tsunagu chat [--flow PATH] [--lang ja|easy-ja|en] [--json]   talk to the flow in the terminal
-  tsunagu serve                                               run the LINE and Slack service (env config)
+  tsunagu serve [--check]                                     run the LINE and Slack service (env config); --check: lint and test its flow
+  tsunagu health [--url URL]                                  exit 0 when a running serve is ready (/readyz), 1 when not
   tsunagu flows lint [PATH...]                                check a flow (default: the embedded one)
   tsunagu flows test [--flow PATH] [FILE...]                  run conversation tests
   tsunagu flows triage [--flow PATH]                          triage one message per line of stdin
@@ -39,6 +40,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	commands := map[string]command{
 		"chat":    runChat,
 		"serve":   runServe,
+		"health":  runHealth,
 		"flows":   runFlows,
 		"studio":  runStudio,
 		"stats":   runStats,

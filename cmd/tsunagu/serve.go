@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +13,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -28,25 +35,40 @@ import (
 // serveGetenv reads the configuration; tests replace it.
 var serveGetenv = os.Getenv
 
-const serveUsage = `usage: tsunagu serve
+const serveUsage = `usage: tsunagu serve [--check]
 
 Runs the LINE webhook (POST /webhook/line), the Slack endpoints
-(POST /slack/events, POST /slack/interactions), the workers and GET /healthz.
-Configuration comes from the environment; see docs/config.md and docs/slack.md.
-Required: LINE_CHANNEL_SECRET, LINE_CHANNEL_ACCESS_TOKEN, SLACK_BOT_TOKEN and
-SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode).
+(POST /slack/events, POST /slack/interactions), the workers, GET /healthz,
+GET /readyz and GET /metrics. SIGHUP reloads the flow (a broken one is
+refused and the running one kept); SIGINT and SIGTERM stop gracefully.
+Configuration comes from the environment; see docs/config.md,
+docs/operations.md and docs/slack.md. Required: LINE_CHANNEL_SECRET,
+LINE_CHANNEL_ACCESS_TOKEN, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or
+SLACK_APP_TOKEN for Socket Mode).
+
+  --check   lint the flow (TSUNAGU_FLOW, else the embedded one) and run its
+            conversation tests, then exit: 0 when all pass (for CI, before
+            a deploy)
 `
 
 // runServe runs the service until ctx ends (SIGINT/SIGTERM in main): it then
 // stops taking requests, lets the workers finish the event at hand and exits 0.
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		if args[0] == "-h" || args[0] == "--help" {
+	check := false
+	for _, a := range args {
+		switch a {
+		case "-h", "--help":
 			fmt.Fprint(stdout, serveUsage)
 			return 0
+		case "--check", "-check":
+			check = true
+		default:
+			fmt.Fprintf(stderr, "tsunagu serve: unexpected argument %q\n\n%s", a, serveUsage)
+			return 2
 		}
-		fmt.Fprintf(stderr, "tsunagu serve: unexpected argument %q\n\n%s", args[0], serveUsage)
-		return 2
+	}
+	if check {
+		return checkServeFlow(ctx, strings.TrimSpace(serveGetenv("TSUNAGU_FLOW")), stdout, stderr)
 	}
 	cfg, err := config.FromEnv(serveGetenv)
 	if err != nil {
@@ -55,8 +77,10 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	tuneGC()
 	log := newLogger(cfg.LogFormat, stderr)
-	// The Slack side logs through the default logger; one format for all.
+	// The Slack side logs through the default logger, go-redis through
+	// its own: one format for all.
 	slog.SetDefault(log)
+	redis.SetLogger(newRedisLog(log, 10*time.Second))
 	flow, err := loadServeFlow(cfg.FlowPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "tsunagu serve: flow:\n%v\n", err)
@@ -75,7 +99,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	rdb := openRedis(ropt)
 	defer rdb.Close()
-	m := &metrics{}
+	m := newMetrics()
 	rdb.AddHook(redisHook{m})
 
 	svc, err := newService(cfg, flow, rdb, log, m, ropt.ReadTimeout)
@@ -103,7 +127,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		go func() { _ = http.Serve(pl, mux) }()
 		defer pl.Close()
 	}
-	if err := svc.run(ctx, ln); err != nil {
+	// SIGHUP reloads the flow; without this it would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := svc.run(ctx, ln, hup); err != nil {
 		log.Error("serve stopped", "err", err)
 		return 1
 	}
@@ -138,13 +166,71 @@ func loadServeFlow(path string) (*flows.Flow, error) {
 	return flows.LoadPath(path)
 }
 
+// flowSource says where the flow comes from, for the start-up line.
+func flowSource(path string) string {
+	if path == "" {
+		return "embedded"
+	}
+	return path
+}
+
+// flowHash names a flow's content in the log and in tsunagu_flow_info: the
+// first 12 hex digits of a SHA-256 of its decoded form, so that the same
+// flow has the same hash wherever it was loaded from.
+func flowHash(f *flows.Flow) string {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
+}
+
+// checkServeFlow is serve --check: the flow serve would run is linted
+// and its conversation tests run, as `flows lint` and `flows test` do.
+func checkServeFlow(ctx context.Context, path string, stdout, stderr io.Writer) int {
+	f, err := loadServeFlow(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "tsunagu serve --check: flow:\n%v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "ok: flow %q (%s) — %d states, %d categories, %d crisis rules\n",
+		f.Name, flowHash(f), len(f.States), len(f.Categories), len(f.Crisis.Rules))
+	_, names, err := testFiles(path, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "tsunagu serve --check: conversation tests: %v\n", err)
+		return 1
+	}
+	if len(names) == 0 {
+		fmt.Fprintln(stdout, "no conversation tests beside the flow (a tests/ folder); only the lint ran")
+		return 0
+	}
+	var args []string
+	if path != "" {
+		args = []string{"--flow", path}
+	}
+	return runFlowTests(ctx, args, nil, stdout, stderr)
+}
+
+// runningFlow is the flow in service and its hash.
+type runningFlow struct {
+	flow *flows.Flow
+	hash string
+}
+
 // service is the assembled front door: router, LINE workers and the Slack side.
 type service struct {
 	cfg     config.Config
 	log     *slog.Logger
 	handler http.Handler
+	intake  *bot.Intake
 	workers *bot.Workers
 	slack   *handoff.Service
+	metrics *metrics
+	flow    atomic.Pointer[runningFlow]
+	// stopping is set once shutdown began: /readyz says so at once, so
+	// that a load balancer sends no more residents here.
+	stopping atomic.Bool
 	// stats writes the monthly counters in the background.
 	stats *stats.Recorder
 }
@@ -198,7 +284,8 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	store := bot.NewRedisStore(rdb, bot.RedisStoreOptions{
 		Prefix: cfg.KeyPrefix, Secret: []byte(cfg.LineChannelSecret), Retention: cfg.Retention,
 	})
-	line, err := bot.NewLINE(bot.LINEOptions{Token: cfg.LineChannelAccessToken, BaseURL: cfg.LineAPIBaseURL, Senders: cfg.LineSenders})
+	line, err := bot.NewLINE(bot.LINEOptions{Token: cfg.LineChannelAccessToken, BaseURL: cfg.LineAPIBaseURL, Senders: cfg.LineSenders,
+		Log: log, Observer: m})
 	if err != nil {
 		return nil, fmt.Errorf("LINE client: %w", err)
 	}
@@ -209,24 +296,97 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 		UrgentMention: cfg.SlackUrgentMention, LeadMention: cfg.SlackLeadMention,
 		EscalateAfter: cfg.SlackEscalateAfter, EscalateUrgentAfter: cfg.SlackEscalateUrgentAfter,
 		ShowStaffNames: cfg.SlackShowStaffNames, KeyPrefix: cfg.KeyPrefix,
-		MessageTTL: cfg.Retention,
-	}, handoff.Deps{Redis: rdb, Flow: flow, Pusher: line, Conversations: closer{intake}, Log: log, Stats: counts})
+		MessageTTL: cfg.Retention, AuthCheckInterval: cfg.SlackAuthCheckInterval,
+	}, handoff.Deps{Redis: rdb, Flow: flow, Pusher: line, Conversations: closer{intake}, Log: log, Stats: counts, Observer: m})
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
 	workers := bot.NewWorkers(bot.WorkerOptions{
 		Intake: intake, Store: store, Flow: flow, LINE: line, Handoffs: staff, Log: log,
-		Block: block,
+		Block: block, Observer: m,
 		Limit: bot.RateLimit{N: cfg.ResidentLimit, Per: cfg.ResidentPer},
 	})
 	bodies := newBodyPool(cfg.BodyBudget)
-	m.bodies = bodies
-	hook := &bot.Webhook{Secret: cfg.LineChannelSecret, Intake: intake, Log: log}
-	r := newRouter(signedOnly(bodies, hook, "X-Line-Signature"), intake.Ping)
-	r.Method(http.MethodPost, "/slack/events", signedOnly(bodies, staff.EventsHandler(), "X-Slack-Signature", "X-Slack-Request-Timestamp"))
-	r.Method(http.MethodPost, "/slack/interactions", signedOnly(bodies, staff.InteractionsHandler(), "X-Slack-Signature", "X-Slack-Request-Timestamp"))
-	r.Method(http.MethodGet, "/metrics", m)
-	return &service{cfg: cfg, log: log, workers: workers, slack: staff, stats: counts, handler: r}, nil
+	m.bodies(bodies)
+	m.reg.MustRegister(newStateCollector(intake, staff, log))
+	hook := &bot.Webhook{Secret: cfg.LineChannelSecret, Intake: intake, Log: log, Observer: m}
+	s := &service{cfg: cfg, log: log, intake: intake, workers: workers, slack: staff, metrics: m, stats: counts}
+	s.setFlow(flow)
+	r := newRouter(m.instrument("line", signedOnly(bodies, hook, "X-Line-Signature")), intake.Ping)
+	r.Method(http.MethodPost, "/slack/events", m.instrument("slack_events",
+		signedOnly(bodies, staff.EventsHandler(), "X-Slack-Signature", "X-Slack-Request-Timestamp")))
+	r.Method(http.MethodPost, "/slack/interactions", m.instrument("slack_interactions",
+		signedOnly(bodies, staff.InteractionsHandler(), "X-Slack-Signature", "X-Slack-Request-Timestamp")))
+	r.Method(http.MethodGet, "/metrics", m.handler(log))
+	r.Get("/readyz", s.readyz)
+	s.handler = r
+	return s, nil
+}
+
+// setFlow puts f in service: the workers step the next events with it and
+// the Slack side uses its categories, channels and texts.
+func (s *service) setFlow(f *flows.Flow) *runningFlow {
+	rf := &runningFlow{flow: f, hash: flowHash(f)}
+	s.workers.SetFlow(f)
+	s.slack.SetFlow(f)
+	if old := s.flow.Swap(rf); old != nil {
+		s.metrics.flowInfo.DeleteLabelValues(old.flow.Name, old.hash)
+	}
+	s.metrics.flowInfo.WithLabelValues(f.Name, rf.hash).Set(1)
+	return rf
+}
+
+// reload loads the flow again (SIGHUP). A flow with problems is refused,
+// each problem logged as file:line:col, and the running one is kept.
+// Sessions in a state the new flow lacks go to a person (flows.Step).
+func (s *service) reload() {
+	old := s.flow.Load()
+	f, err := loadServeFlow(s.cfg.FlowPath)
+	if err != nil {
+		s.metrics.reloads.WithLabelValues("refused").Inc()
+		var ps flows.Problems
+		if errors.As(err, &ps) {
+			for _, p := range ps {
+				s.log.Error("flow problem", "problem", p.String())
+			}
+			s.log.Error("flow reload refused; the running flow is kept", "flow", old.flow.Name, "hash", old.hash, "problems", len(ps))
+			return
+		}
+		s.log.Error("flow reload refused; the running flow is kept", "flow", old.flow.Name, "hash", old.hash, "err", err)
+		return
+	}
+	rf := s.setFlow(f)
+	s.metrics.reloads.WithLabelValues("ok").Inc()
+	s.log.Info("flow reloaded", "flow", f.Name, "hash", rf.hash, "was", old.hash, "states", len(f.States))
+}
+
+// readyz answers 200 only when this process can do its work: Redis
+// answers, Slack accepted the token, a flow is loaded and it is not
+// shutting down. Otherwise 503, with what is wrong, one line each.
+func (s *service) readyz(w http.ResponseWriter, r *http.Request) {
+	var problems []string
+	if s.stopping.Load() {
+		problems = append(problems, "shutting down")
+	}
+	if s.flow.Load() == nil {
+		problems = append(problems, "no flow loaded")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := s.intake.Ping(ctx); err != nil {
+		problems = append(problems, "redis: "+err.Error())
+	}
+	if err := s.slack.Ready(); err != nil {
+		problems = append(problems, "slack: "+err.Error())
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, strings.Join(problems, "\n")+"\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
 }
 
 // newRouter is the HTTP surface shared by every deployment: the LINE webhook
@@ -249,8 +409,8 @@ func newRouter(webhook http.Handler, ping func(context.Context) error) chi.Route
 
 // run serves on ln and works the intake until ctx ends, then shuts down:
 // first the HTTP server (no new events), then the workers (each finishes
-// the event at hand).
-func (s *service) run(ctx context.Context, ln net.Listener) error {
+// the event at hand). Each value on reload loads the flow again.
+func (s *service) run(ctx context.Context, ln net.Listener, reload <-chan os.Signal) error {
 	srv := server(s.cfg, s.handler, s.log)
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
@@ -280,17 +440,32 @@ func (s *service) run(ctx context.Context, ln net.Listener) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "shards", s.cfg.Shards)
+	rf := s.flow.Load()
+	slackMode := "events"
+	if s.cfg.SlackAppToken != "" {
+		slackMode = "socket"
+	}
+	s.log.Info("serving", "addr", ln.Addr().String(), "version", versionString(),
+		"flow", rf.flow.Name, "flow_hash", rf.hash, "flow_from", flowSource(s.cfg.FlowPath),
+		"slack_mode", slackMode, "shards", s.cfg.Shards, "workers", s.cfg.Shards, "line_senders", s.cfg.LineSenders)
 
 	var err error
-	select {
-	case <-ctx.Done():
-		s.log.Info("shutting down")
-	case err = <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
+wait:
+	for {
+		select {
+		case <-reload:
+			s.reload()
+		case <-ctx.Done():
+			s.log.Info("shutting down")
+			break wait
+		case err = <-errc:
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			break wait
 		}
 	}
+	s.stopping.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if serr := srv.Shutdown(sctx); serr != nil && err == nil {

@@ -14,6 +14,12 @@ import (
 var version = ""
 
 func runVersion(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) int {
+	fmt.Fprintf(stdout, "tsunagu %s, flow schema v%d\n", versionString(), flows.SchemaVersion)
+	return 0
+}
+
+// versionString is the build's version, as `tsunagu version` prints it.
+func versionString() string {
 	v := version
 	if info, ok := debug.ReadBuildInfo(); ok && v == "" {
 		v = info.Main.Version
@@ -26,6 +32,5 @@ func runVersion(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer)
 	if v == "" {
 		v = "(devel)"
 	}
-	fmt.Fprintf(stdout, "tsunagu %s, flow schema v%d\n", v, flows.SchemaVersion)
-	return 0
+	return v
 }

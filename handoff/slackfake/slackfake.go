@@ -71,7 +71,8 @@ type Server struct {
 	order    []string
 	channels map[string]string // name -> id
 	users    map[string]User
-	limits   map[string]int // method -> 429s still to answer
+	limits   map[string]int    // method -> 429s still to answer
+	fails    map[string]string // method -> Slack error code to answer
 	retry    int
 	seq      int
 	// pace, when set, is the least time between two posts to one channel,
@@ -99,6 +100,7 @@ func Start(token string) *Server {
 		channels: map[string]string{},
 		users:    map[string]User{},
 		limits:   map[string]int{},
+		fails:    map[string]string{},
 		retry:    1,
 		lastPost: map[string]time.Time{},
 	}
@@ -176,6 +178,18 @@ func (s *Server) RateLimit(method string, n, retryAfter int) {
 	defer s.mu.Unlock()
 	s.limits[method] = n
 	s.retry = retryAfter
+}
+
+// Fail makes method answer ok:false with Slack's error code ("invalid_auth",
+// "token_revoked") until Fail is called again with code "".
+func (s *Server) Fail(method, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		delete(s.fails, method)
+		return
+	}
+	s.fails[method] = code
 }
 
 // Calls returns the recorded requests of one method ("" for all), in order.
@@ -290,7 +304,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.lastPost[ch] = call.At
 	}
 	s.calls = append(s.calls, call)
+	failWith := s.fails[method]
 	s.mu.Unlock()
+	if failWith != "" {
+		writeJSON(w, map[string]any{"ok": false, "error": failWith})
+		return
+	}
 
 	tok := form.Get("token")
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
