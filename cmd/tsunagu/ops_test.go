@@ -263,7 +263,7 @@ func TestMetricsAfterAHandoff(t *testing.T) {
 		`tsunagu_intake_pending_events{shard="0"}`,
 		"tsunagu_cases_open 1", "tsunagu_cases_unclaimed 1",
 		"tsunagu_oldest_unclaimed_urgent_case_age_seconds 0",
-		"tsunagu_redis_roundtrips_total", "tsunagu_go_goroutines",
+		"tsunagu_redis_roundtrips_total", "tsunagu_go_goroutines", "tsunagu_slack_ready 1",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %s", want)

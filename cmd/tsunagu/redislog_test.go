@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -17,8 +16,8 @@ import (
 // message is logged again.
 func TestRedisLogRateLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var buf bytes.Buffer
-		l := newRedisLog(slog.New(slog.NewJSONHandler(&buf, nil)), 10*time.Second)
+		buf := &serveLog{} // written by the timers' goroutines too
+		l := newRedisLog(slog.New(slog.NewJSONHandler(buf, nil)), 10*time.Second)
 		ctx := context.Background()
 		for i := range 38 {
 			l.Printf(ctx, "connection pool: failed to dial after %d attempts: %v", 5, "dial tcp 127.0.0.1:6379: connect: connection refused")

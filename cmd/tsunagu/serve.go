@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tsunagu-city/tsunagu/bot"
@@ -308,7 +309,15 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	})
 	bodies := newBodyPool(cfg.BodyBudget)
 	m.bodies(bodies)
-	m.reg.MustRegister(newStateCollector(intake, staff, log))
+	m.reg.MustRegister(newStateCollector(intake, staff, log),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tsunagu_slack_ready",
+			Help: "1 when Slack accepts the token (auth.test passed, no call refused for it since), 0 when not."},
+			func() float64 {
+				if staff.Ready() != nil {
+					return 0
+				}
+				return 1
+			}))
 	hook := &bot.Webhook{Secret: cfg.LineChannelSecret, Intake: intake, Log: log, Observer: m}
 	s := &service{cfg: cfg, log: log, intake: intake, workers: workers, slack: staff, metrics: m, stats: counts}
 	s.setFlow(flow)

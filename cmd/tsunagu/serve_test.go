@@ -138,7 +138,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 func waitForAddr(t *testing.T, logs *serveLog) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // loading the flow is slow under -race on a busy machine
 	for time.Now().Before(deadline) {
 		sc := bufio.NewScanner(strings.NewReader(logs.String()))
 		for sc.Scan() {
