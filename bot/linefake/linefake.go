@@ -1,6 +1,7 @@
 // Package linefake is a fake LINE Messaging API for tests, written from
-// LINE's messaging-api.yml: reply, push (with X-Line-Retry-Key), leave and
-// loading. It records every call and can be told to fail.
+// LINE's messaging-api.yml: reply, push (with X-Line-Retry-Key), leave,
+// loading and the default rich menu (create, image, set, delete). It
+// records every call and can be told to fail.
 package linefake
 
 import (
@@ -72,6 +73,11 @@ type Server struct {
 	used     map[string]bool  // reply tokens used or expired
 	accepted map[string]bool  // retry keys of accepted pushes
 	light    bool
+
+	menus       map[string]*RichMenu
+	menuOrder   []string
+	menuSeq     int
+	defaultMenu string
 }
 
 // Light makes the fake keep only what identifies each call (path, status,
@@ -182,9 +188,6 @@ func fail(msg string, details ...detail) errorResponse {
 }
 
 func (s *Server) handle(r *http.Request, c *Call) (int, any) {
-	if r.Method != http.MethodPost {
-		return http.StatusMethodNotAllowed, fail("Method not allowed")
-	}
 	if r.Header.Get("Authorization") != "Bearer "+Token {
 		return http.StatusUnauthorized, fail("Authentication failed. Confirm that the access token in the authorization header is valid.")
 	}
@@ -195,6 +198,12 @@ func (s *Server) handle(r *http.Request, c *Call) (int, any) {
 		return q[0], fail(http.StatusText(q[0]))
 	}
 	s.mu.Unlock()
+	if status, answer, ok := s.richMenu(r, c); ok {
+		return status, answer
+	}
+	if r.Method != http.MethodPost {
+		return http.StatusMethodNotAllowed, fail("Method not allowed")
+	}
 
 	switch {
 	case c.Path == PathReply:
