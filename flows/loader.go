@@ -57,6 +57,20 @@ func DefaultTests() fs.FS {
 	return sub
 }
 
+// RichMenuFile is the LINE rich menu's file (package bot/richmenu), which may
+// sit beside a flow's files and is not read as one of them.
+const RichMenuFile = "richmenu.yaml"
+
+// DefaultFiles is the folder of the embedded default flow: its YAML files,
+// its conversation tests (tests/) and its rich menu and image.
+func DefaultFiles() fs.FS {
+	sub, err := fs.Sub(defaultFS, "default")
+	if err != nil {
+		panic("flows: the embedded default flow is missing: " + err.Error())
+	}
+	return sub
+}
+
 // LoadPath loads a flow from a .yaml file or a folder of .yaml files on disk.
 func LoadPath(p string) (*Flow, error) {
 	info, err := os.Stat(p)
@@ -123,6 +137,9 @@ func flowFiles(fsys fs.FS, root string) ([]string, error) {
 	}
 	var files []string
 	for _, e := range entries {
+		if e.Name() == RichMenuFile {
+			continue // the LINE rich menu beside the flow, not part of it
+		}
 		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
 			files = append(files, path.Join(root, e.Name()))
 		}
