@@ -30,6 +30,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bot/richmenu -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
 
 ## bench: the benchmark program (serve against its own Redis and fake LINE and
 ## Slack on loopback; prints its figures against redis-benchmark's SET/s of the

@@ -23,6 +23,7 @@ usage:
   tsunagu flows graph [--flow PATH]                           print the flow as a Mermaid diagram
   tsunagu studio [--flow DIR] [--addr 127.0.0.1:8787]         edit, see, try and test the flow in a browser
   tsunagu stats [--from 2026-04] [--to 2027-03] [--csv | --html FILE]   monthly statistics for the 重層的支援会議
+  tsunagu richmenu check|apply [--flow PATH]                  check or set the LINE rich menu (richmenu.yaml beside the flow)
   tsunagu version                                             print the version
 `
 
@@ -38,13 +39,14 @@ type command func(ctx context.Context, args []string, stdin io.Reader, stdout, s
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	commands := map[string]command{
-		"chat":    runChat,
-		"serve":   runServe,
-		"health":  runHealth,
-		"flows":   runFlows,
-		"studio":  runStudio,
-		"stats":   runStats,
-		"version": runVersion,
+		"chat":     runChat,
+		"serve":    runServe,
+		"health":   runHealth,
+		"flows":    runFlows,
+		"studio":   runStudio,
+		"stats":    runStats,
+		"richmenu": runRichMenu,
+		"version":  runVersion,
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage)
