@@ -24,8 +24,8 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/tsunagu /tsunagu
 USER nonroot:nonroot
 EXPOSE 8080
-# `tsunagu health` asks the running service's /readyz (Redis reachable,
-# workers running) and exits 0 or 1; distroless has no shell or curl.
+# `tsunagu health` asks the running service's /readyz (Redis, Slack, the flow;
+# docs/operations.md#probes) and exits 0 or 1; distroless has no shell or curl.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 CMD ["/tsunagu", "health"]
 ENTRYPOINT ["/tsunagu"]
 CMD ["serve"]
