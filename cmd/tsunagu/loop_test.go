@@ -12,13 +12,18 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tsunagu-city/tsunagu/bot/linefake"
+	"github.com/tsunagu-city/tsunagu/config"
 	"github.com/tsunagu-city/tsunagu/handoff/slackfake"
+	"github.com/tsunagu-city/tsunagu/stats"
 )
 
 const (
@@ -191,6 +196,38 @@ func TestServeFullLoop(t *testing.T) {
 	}
 	closed := serveDefaultText(t, "case_closed")
 	waitFor(t, "the resident told the case closed", func() bool { return pushes(closed) == 1 })
+
+	// The month's statistics counted the case, with nothing that names it
+	// (on a single Redis or, with -cluster, on a Redis Cluster).
+	cfg, err := config.FromEnvFor(func(k string) string { return settings[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := cfg.RedisOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewUniversalClient(opts)
+	defer rdb.Close()
+	tokyo := time.FixedZone("JST", 9*3600)
+	counted := func(field string) int64 {
+		var n int64
+		for _, m := range slices.Compact([]string{stats.Month(start, tokyo), stats.Month(time.Now(), tokyo)}) {
+			v, _ := rdb.HGet(context.Background(), stats.Key(cfg.KeyPrefix, m), field).Int64()
+			n += v
+		}
+		return n
+	}
+	waitFor(t, "the case counted as opened and closed", func() bool {
+		return counted("opened") == 1 && counted("closed") == 1 && counted("route:unclear") == 1
+	})
+	for _, m := range []string{stats.Month(start, tokyo)} {
+		for f := range rdb.HGetAll(context.Background(), stats.Key(cfg.KeyPrefix, m)).Val() {
+			if strings.Contains(f, caseID[1]) || strings.Contains(f, loopResident) {
+				t.Errorf("a statistics field names the case or the resident: %s", f)
+			}
+		}
+	}
 }
 
 // serveDefaultText is a fixed text of the embedded flow in Japanese.

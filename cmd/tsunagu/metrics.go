@@ -14,6 +14,7 @@ import (
 
 	"github.com/tsunagu-city/tsunagu/bot"
 	"github.com/tsunagu-city/tsunagu/handoff"
+	"github.com/tsunagu-city/tsunagu/stats"
 )
 
 // metrics are what an operator (and the benchmark) reads at GET /metrics,
@@ -119,6 +120,19 @@ func (m *metrics) bodies(b *bodyPool) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tsunagu_http_body_bytes",
 			Help: "Bytes of request bodies being read now."},
 			func() float64 { return float64(b.inUse.Load()) }))
+}
+
+// statistics reports how the monthly statistics are written: dropped
+// events mean the year's figures are short (Redis refused them, or the
+// writer fell behind).
+func (m *metrics) statistics(r *stats.Recorder) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tsunagu_stats_events_written_total",
+			Help: "Case events added to the monthly statistics."},
+			func() float64 { return float64(r.Written()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tsunagu_stats_events_dropped_total",
+			Help: "Case events not counted in the monthly statistics (Redis refused them or the queue was full)."},
+			func() float64 { return float64(r.Dropped()) }))
 }
 
 // The bot.Observer and handoff.Observer methods.

@@ -269,6 +269,13 @@ func TestMetricsAfterAHandoff(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
+	waitFor(t, "the case counted in the statistics", func() bool {
+		out = scrape()
+		return strings.Contains(out, "tsunagu_stats_events_written_total 1\n")
+	})
+	if !strings.Contains(out, "tsunagu_stats_events_dropped_total 0\n") {
+		t.Error("statistics events were dropped")
+	}
 	for _, l := range strings.Split(out, "\n") {
 		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "tsunagu_") {
 			t.Errorf("metric not prefixed tsunagu_: %s", l)

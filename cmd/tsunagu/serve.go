@@ -309,6 +309,7 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	})
 	bodies := newBodyPool(cfg.BodyBudget)
 	m.bodies(bodies)
+	m.statistics(counts)
 	m.reg.MustRegister(newStateCollector(intake, staff, log),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tsunagu_slack_ready",
 			Help: "1 when Slack accepts the token (auth.test passed, no call refused for it since), 0 when not."},
