@@ -177,7 +177,8 @@ func (s *store) create(ctx context.Context, c *Case, userID string) (bool, error
 			return false, fmt.Errorf("create case: %w", err)
 		}
 		if n == 1 {
-			return true, s.index(ctx, c)
+			s.index(ctx, c)
+			return true, nil
 		}
 		if n > 0 {
 			return false, nil
@@ -241,9 +242,7 @@ func (s *store) update(ctx context.Context, id string, fn func(*Case) error) (*C
 		if err != nil {
 			return nil, fmt.Errorf("update case %s: %w", id, err)
 		}
-		if err := s.index(ctx, out); err != nil {
-			return nil, err
-		}
+		s.index(ctx, out)
 		return out, nil
 	}
 	return nil, fmt.Errorf("update case %s: too much contention", id)

@@ -120,11 +120,12 @@ func (s *store) urgentKey() string    { return s.prefix + "{handoff}:unclaimed:u
 
 // index keeps the sets of open, unclaimed and unclaimed urgent cases in
 // step with c's status, scored by when c was opened. It is its own round
-// trip (the sets and the case are in different cluster slots); a failure
-// only leaves a count behind until the case's next change.
-func (s *store) index(ctx context.Context, c *Case) error {
+// trip (the sets and the case are in different cluster slots). It never
+// fails the change it follows: a failure only leaves a count behind until
+// the case's next change, which is why its error is dropped.
+func (s *store) index(ctx context.Context, c *Case) {
 	score := float64(c.Created.UnixMilli())
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		set := func(key string, in bool) {
 			if in {
 				p.ZAdd(ctx, key, redis.Z{Score: score, Member: c.ID})
@@ -137,10 +138,6 @@ func (s *store) index(ctx context.Context, c *Case) error {
 		set(s.urgentKey(), c.Status == StatusOpen && c.Urgent)
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("index case %s: %w", c.ID, err)
-	}
-	return nil
 }
 
 // CaseCounts counts the cases waiting for staff, in one round trip.

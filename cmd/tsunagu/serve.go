@@ -71,6 +71,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if check {
 		return checkServeFlow(ctx, strings.TrimSpace(serveGetenv("TSUNAGU_FLOW")), stdout, stderr)
 	}
+	// SIGHUP reloads the flow once serving; caught from here on, so that
+	// one sent while starting does not end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	cfg, err := config.FromEnv(serveGetenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "tsunagu serve: configuration:\n%v\n", err)
@@ -128,10 +133,6 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		go func() { _ = http.Serve(pl, mux) }()
 		defer pl.Close()
 	}
-	// SIGHUP reloads the flow; without this it would end the process.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	if err := svc.run(ctx, ln, hup); err != nil {
 		log.Error("serve stopped", "err", err)
 		return 1
