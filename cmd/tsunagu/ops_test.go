@@ -108,6 +108,7 @@ func TestReadyzFollowsRedisAndSlack(t *testing.T) {
 	if took > 2*time.Second {
 		t.Errorf("readyz took %v to say Redis is gone, want under 2s", took)
 	}
+	t.Logf("readyz answered %d %v after Redis stopped", code, took)
 	if code := health(); code != 1 {
 		t.Errorf("tsunagu health exit %d with Redis stopped, want 1", code)
 	}
