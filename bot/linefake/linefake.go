@@ -1,11 +1,14 @@
 // Package linefake is a fake LINE Messaging API for tests, written from
 // LINE's messaging-api.yml: reply, push (with X-Line-Retry-Key), leave,
 // loading and the default rich menu (create, image, set, delete). It
-// records every call and can be told to fail.
+// records every call and can be told to fail. When the test ends, every
+// call it recorded is checked against LINE's OpenAPI document (package
+// contract): a request LINE would not accept fails the test.
 package linefake
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/tsunagu-city/tsunagu/contract"
 )
 
 // Token is the channel access token the fake accepts.
@@ -73,6 +78,9 @@ type Server struct {
 	used     map[string]bool  // reply tokens used or expired
 	accepted map[string]bool  // retry keys of accepted pushes
 	light    bool
+	// unchecked skips the contract check, for a test that sends bad
+	// requests on purpose.
+	unchecked bool
 
 	menus       map[string]*RichMenu
 	menuOrder   []string
@@ -95,7 +103,41 @@ func New(t testing.TB) *Server {
 	s := &Server{fail: map[string][]int{}, used: map[string]bool{}, accepted: map[string]bool{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.checkContract(t) })
 	return s
+}
+
+// Unchecked turns the contract check off, for a test whose requests break
+// LINE's rules on purpose.
+func (s *Server) Unchecked() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unchecked = true
+}
+
+// checkContract checks every recorded call against LINE's OpenAPI document
+// and documented limits; a light fake keeps no bodies and is not checked.
+func (s *Server) checkContract(t testing.TB) {
+	s.mu.Lock()
+	calls, skip := s.calls, s.light || s.unchecked
+	s.mu.Unlock()
+	if skip || len(calls) == 0 {
+		return
+	}
+	spec, _, err := contract.Load()
+	if errors.Is(err, contract.ErrNoSpecs) {
+		t.Log("LINE calls not checked against the spec:", err)
+		return
+	}
+	if err != nil {
+		t.Errorf("LINE spec: %v", err)
+		return
+	}
+	for i, c := range calls {
+		if err := spec.Check(c.Method, c.Path, c.Header, c.Body); err != nil {
+			t.Errorf("LINE call %d breaks the Messaging API contract: %v", i, err)
+		}
+	}
 }
 
 // Fail makes the next calls to path answer the given statuses, in order.

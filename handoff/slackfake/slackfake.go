@@ -3,10 +3,13 @@
 // chat.getPermalink, auth.test, reactions.add, users.info). It keeps the
 // messages it was sent so a test can read a card as staff would see it,
 // records every request, and can answer 429 with Retry-After on demand.
+// When the test ends, every call it recorded is checked against Slack's Web
+// API description and Block Kit's limits (package contract).
 package slackfake
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tsunagu-city/tsunagu/contract"
 )
 
 // BotUserID is the user id auth.test answers for the bot.
@@ -33,6 +38,8 @@ type Call struct {
 	Form url.Values
 	// Body is the raw request body as sent.
 	Body string
+	// Header is the request's headers.
+	Header http.Header
 	// At is when the request arrived.
 	At time.Time
 	// Limited is set when the fake answered 429.
@@ -81,6 +88,8 @@ type Server struct {
 	lastPost map[string]time.Time
 	// noLinks makes chat.getPermalink answer ok with an empty link.
 	noLinks bool
+	// unchecked skips the contract check.
+	unchecked bool
 }
 
 // New starts a fake that accepts token; it is closed when the test ends.
@@ -88,7 +97,41 @@ func New(t testing.TB, token string) *Server {
 	t.Helper()
 	s := Start(token)
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.checkContract(t) })
 	return s
+}
+
+// Unchecked turns the contract check off, for a test whose calls break
+// Slack's rules on purpose.
+func (s *Server) Unchecked() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unchecked = true
+}
+
+// checkContract checks every recorded call against Slack's Web API
+// description and Block Kit's limits.
+func (s *Server) checkContract(t testing.TB) {
+	s.mu.Lock()
+	calls, skip := s.calls, s.unchecked
+	s.mu.Unlock()
+	if skip || len(calls) == 0 {
+		return
+	}
+	_, spec, err := contract.Load()
+	if errors.Is(err, contract.ErrNoSpecs) {
+		t.Log("Slack calls not checked against the spec:", err)
+		return
+	}
+	if err != nil {
+		t.Errorf("Slack spec: %v", err)
+		return
+	}
+	for i, c := range calls {
+		if err := spec.Check(c.Method, c.Header, c.Form); err != nil {
+			t.Errorf("Slack call %d breaks the Web API contract: %v", i, err)
+		}
+	}
 }
 
 // Start starts a fake that accepts token on a loopback port, for programs
@@ -278,7 +321,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Lock()
-	call := Call{Method: method, Form: form, Body: string(body), At: time.Now()}
+	call := Call{Method: method, Form: form, Body: string(body), Header: r.Header.Clone(), At: time.Now()}
 	if n := s.limits[method]; n > 0 {
 		s.limits[method] = n - 1
 		call.Limited = true
