@@ -278,9 +278,9 @@ func (s *store) movedKey(channel, ts string) string {
 	return s.prefix + "moved:" + channel + ":" + ts
 }
 
-func (s *store) relayedStaffKey(id, channel, ts string) string {
-	return s.prefix + "case:{" + id + "}:sent:" + channel + ":" + ts
-}
+// sentKey is the hash of the staff messages that reached the resident
+// ("<channel>:<ts>").
+func (s *store) sentKey(id string) string { return s.prefix + "case:{" + id + "}:sent" }
 
 // moveThread unlinks a case's old thread (replies there no longer reach
 // the resident) and remembers for ttl where the case went, so that a reply
@@ -314,16 +314,22 @@ func (s *store) caseOfMovedThread(ctx context.Context, channel, ts string) (stri
 // markRelayed records that the staff message (channel, ts) reached the
 // resident of case id.
 func (s *store) markRelayed(ctx context.Context, id, channel, ts string, ttl time.Duration) error {
-	return s.rdb.Set(ctx, s.relayedStaffKey(id, channel, ts), 1, ttl).Err()
+	key := s.sentKey(id)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, channel+":"+ts, 1)
+		p.Expire(ctx, key, ttl)
+		return nil
+	})
+	return err
 }
 
 // relayed reports whether the staff message (channel, ts) reached the resident.
 func (s *store) relayed(ctx context.Context, id, channel, ts string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.relayedStaffKey(id, channel, ts)).Result()
+	ok, err := s.rdb.HExists(ctx, s.sentKey(id), channel+":"+ts).Result()
 	if err != nil {
 		return false, fmt.Errorf("relayed staff reply of case %s: %w", id, err)
 	}
-	return n == 1, nil
+	return ok, nil
 }
 
 // caseOfThread returns the case whose home thread is (channel, ts), or "".

@@ -273,18 +273,25 @@ func TestUnsendReplacesTheLine(t *testing.T) {
 		t.Errorf("thread after the unsend: %q", h.threadTexts(c.Home))
 	}
 	// Nothing of the words is kept for later either.
-	keys, _ := h.rdb.Keys(ctx, h.env.Prefix+"case:{"+c.ID+"}:post:*").Result()
-	for _, k := range keys {
-		if v := h.rdb.Get(ctx, k).Val(); strings.Contains(v, "ひみつ") {
-			t.Errorf("%s still holds the words", k)
+	for f, v := range h.rdb.HGetAll(ctx, h.svc.st.relayedKey(c.ID)).Val() {
+		if strings.Contains(v, "ひみつ") {
+			t.Errorf("%s still holds the words", f)
 		}
+	}
+	if ttl := h.rdb.TTL(ctx, h.svc.st.relayedKey(c.ID)).Val(); ttl <= 0 || ttl > 30*24*time.Hour {
+		t.Errorf("what an unsend needs is kept for %v, want the session retention", ttl)
 	}
 	// An unknown message id changes nothing.
 	if err := h.svc.Unsend(ctx, c.ID, "m-unknown", "ev-3"); err != nil {
 		t.Fatal(err)
 	}
 	h.drained()
-	if n := len(h.fake.Calls("chat.update")); n < 1 {
-		t.Errorf("%d chat.update calls", n)
+	// An erasure deletes what was kept for an unsend.
+	if err := h.svc.Forget(ctx, c.ID, "erase-1"); err != nil {
+		t.Fatal(err)
+	}
+	h.drained()
+	if n := h.rdb.Exists(ctx, h.svc.st.relayedKey(c.ID)).Val(); n != 0 {
+		t.Error("the relay posts kept for an unsend outlived the erasure")
 	}
 }

@@ -50,6 +50,11 @@ func (s *Service) forget(ctx context.Context, caseID string) error {
 	if err := s.unschedule(ctx, caseID); err != nil {
 		return err
 	}
+	// The copies of the resident's words kept for an unsend go: no unsend
+	// can come from someone the case is cut from.
+	if err := s.rdb.Del(ctx, s.st.relayedKey(caseID)).Err(); err != nil {
+		return fmt.Errorf("forget case %s: %w", caseID, err)
+	}
 	// Noted on the case, so that two erasures (削除, then blocking the
 	// account) say it once.
 	if !c.ForgetNoted && c.Home != nil {

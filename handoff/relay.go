@@ -39,10 +39,10 @@ type relayPost struct {
 // unsentText replaces the words of a message the resident took back.
 const unsentText = "（相談者が送信を取り消しました）"
 
-func (s *store) relayPostKey(id, ts string) string { return s.prefix + "case:{" + id + "}:post:" + ts }
-func (s *store) relayedKey(id, messageID string) string {
-	return s.prefix + "case:{" + id + "}:line:" + messageID
-}
+// relayedKey is the hash of what an unsend needs: "post:<ts>" holds a relay
+// post (relayPost, JSON), "line:<LINE message id>" the ts of the post that
+// carried the message. One key per case, so that an erasure deletes it at once.
+func (s *store) relayedKey(id string) string { return s.prefix + "case:{" + id + "}:relayed" }
 
 // linesOf are a relay task's messages (a task queued before Lines carried
 // its words in Text).
@@ -101,13 +101,17 @@ func (s *Service) keepRelay(ctx context.Context, caseID string, p relayPost) err
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.Set(ctx, s.st.relayPostKey(caseID, p.TS), b, s.cfg.MessageTTL)
-		for _, l := range p.Lines {
-			if l.ID != "" {
-				pipe.Set(ctx, s.st.relayedKey(caseID, l.ID), p.TS, s.cfg.MessageTTL)
-			}
+	fields := []any{"post:" + p.TS, b}
+	for _, l := range p.Lines {
+		if l.ID != "" {
+			fields = append(fields, "line:"+l.ID, p.TS)
 		}
+	}
+	// The TTL runs from the last relay, as the session's from the last message.
+	key := s.st.relayedKey(caseID)
+	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HSet(ctx, key, fields...)
+		pipe.Expire(ctx, key, s.cfg.MessageTTL)
 		return nil
 	})
 	return err
@@ -119,18 +123,18 @@ func (s *Service) unsend(ctx context.Context, t task) error {
 	if len(t.Lines) == 0 || t.Lines[0].ID == "" {
 		return nil
 	}
-	id := t.Lines[0].ID
-	ts, err := s.rdb.Get(ctx, s.st.relayedKey(t.Case, id)).Result()
+	id, key := t.Lines[0].ID, s.st.relayedKey(t.Case)
+	ts, err := s.rdb.HGet(ctx, key, "line:"+id).Result()
 	if errors.Is(err, redis.Nil) {
-		// Never relayed (the case had no thread yet, or it was long ago).
+		// Never relayed (the case had no thread yet, it was long ago, or
+		// the resident erased their data).
 		s.log.InfoContext(ctx, "unsent message not found in the thread", "case", t.Case)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("unsend in case %s: %w", t.Case, err)
 	}
-	key := s.st.relayPostKey(t.Case, ts)
-	b, err := s.rdb.Get(ctx, key).Bytes()
+	b, err := s.rdb.HGet(ctx, key, "post:"+ts).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil
 	}
@@ -155,7 +159,9 @@ func (s *Service) unsend(ctx context.Context, t task) error {
 	}
 	// The words are gone from the thread: they go from here too.
 	if nb, err := json.Marshal(p); err == nil {
-		s.rdb.Set(ctx, key, nb, redis.KeepTTL)
+		if err := s.rdb.HSet(ctx, key, "post:"+ts, nb).Err(); err != nil {
+			s.log.WarnContext(ctx, "unsent words not dropped from the kept post", "case", t.Case, "err", err)
+		}
 	}
 	s.log.InfoContext(ctx, "resident's message withdrawn from the thread", "case", t.Case)
 	return nil
