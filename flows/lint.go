@@ -7,16 +7,28 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/ikawaha/kagome/v2/tokenizer"
 )
 
-// LINE's limits on quick replies, which a flow must respect to be shown at all.
+// LINE's limits on quick replies, which a flow must respect to be shown at
+// all. LINE counts a label's length in UTF-16 units (an emoji is two), and
+// so does the linter (see lineLen), while still saying "characters".
 const (
 	maxQuickReplies = 13
 	maxLabelRunes   = 20
 )
+
+// lineLen is the length of s as LINE counts it: in UTF-16 code units.
+func lineLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
 
 // linter gathers the problems of one flow. Each check is a method, so the
 // list of promises the linter proves reads as the list of its calls in compile.
@@ -351,7 +363,7 @@ func (l *linter) safetyCheck() {
 	}{{c.Yes, "yes"}, {c.Unsure, "unsure"}, {c.No, "no"}} {
 		l.text(b.t, pos, "crisis.check "+b.name)
 		for loc, label := range b.t.ByLocale {
-			if n := utf8.RuneCountInString(label); n > maxLabelRunes {
+			if n := lineLen(label); n > maxLabelRunes {
 				l.add(b.t.Pos, "crisis.check %s %q is %d characters in %q; LINE allows at most %d", b.name, label, n, loc, maxLabelRunes)
 			}
 		}
@@ -413,7 +425,7 @@ func (l *linter) states() {
 			qw := fmt.Sprintf("%s button %d", what, i+1)
 			l.text(q.Label, q.Pos, qw+" label")
 			for loc, label := range q.Label.ByLocale {
-				if n := utf8.RuneCountInString(label); n > maxLabelRunes {
+				if n := lineLen(label); n > maxLabelRunes {
 					l.add(q.Label.Pos, "%s label %q is %d characters in %q; LINE allows at most %d", qw, label, n, loc, maxLabelRunes)
 				}
 				if j, dup := labels[loc+"\x00"+Normalize(label)]; dup {

@@ -42,6 +42,7 @@ func TestLintFindsEachBreak(t *testing.T) {
 		{"duplicate category id", "  - id: isolation\n", "  - id: elderly\n", `two categories are called "elderly"`, "- id: elderly\n    name: {ja: ひきこもり"},
 		{"free text dead end", "    text: {next: person}\n", "", `state "confirm" says nothing about free text`, "- id: confirm"},
 		{"label too long", "{ja: うまく言えない, en: Hard to say}", "{ja: うまく言えない, en: It is hard to say what it is}", "LINE allows at most 20", "It is hard to say"},
+		{"label too long as LINE counts", "{ja: うまく言えない, en: Hard to say}", "{ja: うまく言えない, en: \"Hard to say 😢😢😢😢😢\"}", "LINE allows at most 20", "Hard to say 😢"},
 		{"button does nothing", "{label: {ja: はい, en: \"Yes\"}, next: person}", "{label: {ja: はい, en: \"Yes\"}}", "does nothing", "ja: はい"},
 		{"crisis next not urgent", "    handoff: {category: general, urgent: true}", "    handoff: {category: general}", "not an urgent handoff state", "  next: urgent"},
 		{"unknown crisis number", "numbers: [\"119\"]\n", "numbers: [\"911\"]\n", `number "911", which is not in`, "- kind: violence"},
