@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/tsunagu-city/tsunagu/contract"
@@ -51,6 +52,8 @@ type Call struct {
 	Header       http.Header
 	Body         []byte
 	Status       int
+	// At is when the fake received it.
+	At time.Time
 	// Parsed from the body when it applies.
 	ReplyToken string
 	To         string
@@ -196,7 +199,7 @@ var (
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	c := Call{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	c := Call{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: time.Now()}
 	status, answer := s.handle(r, &c)
 	c.Status = status
 	s.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,11 +26,12 @@ import (
 )
 
 var (
-	clusterRun       = flag.Bool("cluster", false, "run TestCluster: a 3-master Redis Cluster on loopback (make test-cluster)")
-	clusterEvents    = flag.Int("cluster.events", 2000, "events of TestCluster")
-	clusterHandoffs  = flag.Int("cluster.handoffs", 8, "residents of TestCluster who ask for a person (a case card each)")
-	clusterSenders   = flag.Int("cluster.senders", 8, "concurrent webhook deliveries in TestCluster")
-	clusterNoFailure = flag.Bool("cluster.nofailover", false, "TestCluster without failovers")
+	clusterRun        = flag.Bool("cluster", false, "run TestCluster: a 3-master Redis Cluster on loopback (make test-cluster)")
+	clusterEvents     = flag.Int("cluster.events", 2000, "events of TestCluster")
+	clusterHandoffs   = flag.Int("cluster.handoffs", 8, "residents of TestCluster who ask for a person (a case card each)")
+	clusterSenders    = flag.Int("cluster.senders", 8, "concurrent webhook deliveries in TestCluster")
+	clusterNoFailure  = flag.Bool("cluster.nofailover", false, "TestCluster without failovers")
+	clusterClaimAfter = flag.String("cluster.claimafter", "10s", "TSUNAGU_CLAIM_AFTER of TestCluster and TestSentinel: longer than a failover (30s in production), or leases lapse while no master takes writes and batches are redone")
 )
 
 // TestCluster runs two `tsunagu serve` replicas on a Redis Cluster of three
@@ -130,7 +132,7 @@ func replicatedLoad(t *testing.T, redisSetting string, chaos func(ctx context.Co
 		"LINE_CHANNEL_SECRET=" + secret, "LINE_CHANNEL_ACCESS_TOKEN=" + linefake.Token, "LINE_API_BASE_URL=" + line.URL,
 		"SLACK_BOT_TOKEN=xoxb-cluster", "SLACK_SIGNING_SECRET=s", "SLACK_API_BASE_URL=" + slackAPI.APIURL(),
 		redisSetting, "TSUNAGU_KEY_PREFIX=" + redistest.UniquePrefix(),
-		"TSUNAGU_CLAIM_AFTER=2s", "TSUNAGU_RESIDENT_LIMIT=0", "LOG_FORMAT=text",
+		"TSUNAGU_CLAIM_AFTER=" + *clusterClaimAfter, "TSUNAGU_RESIDENT_LIMIT=0", "LOG_FORMAT=text",
 	}
 	replicas := []*serveProcess{startServeProcess(t, cfg, "serve-a.log"), startServeProcess(t, cfg, "serve-b.log")}
 
@@ -194,31 +196,32 @@ func replicatedLoad(t *testing.T, redisSetting string, chaos func(ctx context.Co
 		return acked.Load()
 	}
 	failovers := chaos(ctx, waitAcked)
-	var crash time.Time // when a master was killed
+	var crash, crashEnd time.Time // when a master was killed, and a new one took writes
 	for _, f := range failovers {
 		if f.crash {
-			crash = f.at
+			crash, crashEnd = f.at, f.at.Add(f.took)
 		}
 	}
 	wg.Wait()
 	loaded := time.Since(start)
 
-	answers := func() map[int]int {
+	// answers are the times each event was answered (LINE said 200).
+	answers := func() map[int][]time.Time {
 		byToken := make(map[string]int, n)
 		byKey := make(map[string]int, n)
 		for i, e := range events {
 			byToken[e.token], byKey[e.retryKey] = i, i
 		}
-		got := map[int]int{}
+		got := map[int][]time.Time{}
 		for _, c := range line.Calls("") {
 			if c.Status != http.StatusOK {
 				continue
 			}
 			if i, ok := byToken[c.ReplyToken]; ok && c.Path == linefake.PathReply {
-				got[i]++
+				got[i] = append(got[i], c.At)
 			}
 			if i, ok := byKey[c.RetryKey]; ok && c.Path == linefake.PathPush {
-				got[i]++
+				got[i] = append(got[i], c.At)
 			}
 		}
 		return got
@@ -232,42 +235,54 @@ func replicatedLoad(t *testing.T, redisSetting string, chaos func(ctx context.Co
 		}
 		return k
 	}
+	// Wait for every answer, but not for ones a crash took: once nothing
+	// new has come for settle (longer than a shard lease and the retries
+	// after it), what is missing stays missing.
+	const settle = 10 * time.Second
 	got := answers()
-	for (len(got) < n || cards() < *clusterHandoffs) && ctx.Err() == nil {
+	for last, progress := len(got), time.Now(); (len(got) < n || cards() < *clusterHandoffs) && ctx.Err() == nil; {
+		if time.Since(progress) > settle {
+			break
+		}
 		time.Sleep(100 * time.Millisecond)
-		got = answers()
+		if got = answers(); len(got) != last {
+			last, progress = len(got), time.Now()
+		}
 	}
 	// A card posted twice would show a little after the first.
 	time.Sleep(500 * time.Millisecond)
 	got = answers()
 	// Redis replicates asynchronously: what a master acknowledged in the
 	// last moment before it was killed may never have reached its replica.
-	// An event stored then can be lost, one answered then can be answered
-	// again. That is Redis Cluster's own promise (it is not strongly
-	// consistent); those events are counted apart. Anywhere else, one lost
+	// An event stored then can be lost; one answered then, its answer's
+	// record gone, is answered again; and while no master takes writes,
+	// shard leases lapse and the next worker redoes the batch at hand (the
+	// at-least-once a killed serve causes too). That is Redis's own promise
+	// (a failover is not strongly consistent); those events are counted
+	// apart: lost ones stored within crashWindow of the kill, repeated
+	// ones first answered between crashWindow before the kill and
+	// crashWindow after the new master took writes. Anywhere else, one lost
 	// or answered twice is a fault of ours.
-	inCrash := func(i int) bool {
-		at := time.Unix(0, ackedAt[i].Load())
-		return !crash.IsZero() && at.After(crash.Add(-crashWindow)) && at.Before(crash.Add(crashWindow))
-	}
+	within := func(at, from, to time.Time) bool { return !at.Before(from) && !at.After(to) }
 	lost, dups, crashLost, crashDups := 0, 0, 0, 0
 	for i := range events {
-		switch c := got[i]; {
-		case c == 0 && inCrash(i):
+		c := got[i]
+		switch {
+		case len(c) == 0 && !crash.IsZero() && within(time.Unix(0, ackedAt[i].Load()), crash.Add(-crashWindow), crash.Add(crashWindow)):
 			crashLost++
-		case c == 0:
+		case len(c) == 0:
 			lost++
-		case c > 1 && inCrash(i):
-			crashDups += c - 1
-		case c > 1:
-			dups += c - 1
+		case len(c) > 1 && !crash.IsZero() && within(slices.MinFunc(c, time.Time.Compare), crash.Add(-crashWindow), crashEnd.Add(crashWindow)):
+			crashDups += len(c) - 1
+		case len(c) > 1:
+			dups += len(c) - 1
 		}
 	}
 	t.Logf("%d events (%d residents, %d of whom asked for a person) through 2 serve replicas: "+
 		"delivered in %v (%d deliveries refused and made again), all answered after %v; %d lost, %d answered twice; %d case cards; "+
-		"of the events acknowledged within %v of the master's SIGKILL, %d lost, %d answered twice",
+		"at the master's SIGKILL (see crashWindow), %d lost, %d answered twice",
 		n, len(residents), *clusterHandoffs, loaded.Round(time.Millisecond), refused.Load(), time.Since(start).Round(time.Millisecond),
-		lost, dups, cards(), crashWindow, crashLost, crashDups)
+		lost, dups, cards(), crashLost, crashDups)
 	for _, f := range failovers {
 		if f.err != nil {
 			t.Errorf("%s of %s after %d events: %v", f.what, f.from, f.atAcked, f.err)
@@ -298,9 +313,9 @@ func loopRedis(t *testing.T) map[string]string {
 	return map[string]string{"REDIS_URL": env.URL, "TSUNAGU_KEY_PREFIX": env.Prefix}
 }
 
-// crashWindow is how close to a master's SIGKILL an event's storing may be
-// for the crash to take it (see TestCluster): replication on loopback lags
-// by far less.
+// crashWindow is how close to a master's SIGKILL an event's storing or
+// answering may be for the crash to be its cause (see replicatedLoad):
+// replication on loopback lags by far less, but for a busy machine.
 const crashWindow = 500 * time.Millisecond
 
 // lineTextFrom is a one-event webhook body: user writes text.
