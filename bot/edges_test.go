@@ -250,3 +250,19 @@ func TestLabelsCutInUTF16(t *testing.T) {
 		t.Errorf("truncate split an emoji: %q", got)
 	}
 }
+
+// LINE's error bodies are read as one line for staff: the message and
+// which property broke which rule.
+func TestLineError(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`{"message":"The request body has 1 error(s)","details":[{"message":"Length must be between 0 and 5000","property":"messages[0].text"}]}`,
+			"The request body has 1 error(s) (messages[0].text: Length must be between 0 and 5000)"},
+		{`{"message":"Invalid reply token"}`, "Invalid reply token"},
+		{"<html>bad gateway</html>\n", "<html>bad gateway</html>"},
+	}
+	for _, tt := range tests {
+		if got := lineError([]byte(tt.body)); got != tt.want {
+			t.Errorf("lineError(%s) = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}

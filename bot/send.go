@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,30 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("line %s: status %d: %s", e.Op, e.Status, e.Message)
+}
+
+// lineError reads LINE's error body ({"message", "details": [{"message",
+// "property"}]}) as one line: "message (property: message; …)". LINE names
+// properties and rules there, never the values sent.
+func lineError(body []byte) string {
+	var e struct {
+		Message string `json:"message"`
+		Details []struct {
+			Message  string `json:"message"`
+			Property string `json:"property"`
+		} `json:"details"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Message == "" {
+		return strings.TrimSpace(string(body))
+	}
+	if len(e.Details) == 0 {
+		return e.Message
+	}
+	parts := make([]string, len(e.Details))
+	for i, d := range e.Details {
+		parts[i] = d.Property + ": " + d.Message
+	}
+	return e.Message + " (" + strings.Join(parts, "; ") + ")"
 }
 
 // Permanent reports whether LINE refused for good, so that no retry will
@@ -198,7 +223,7 @@ func (l *LINE) post(ctx context.Context, op, path string, body []byte, retryKey 
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-	return &StatusError{Op: op, Status: res.StatusCode, Message: string(msg)}
+	return &StatusError{Op: op, Status: res.StatusCode, Message: lineError(msg)}
 }
 
 // send encodes one request body in a pooled buffer and posts it.

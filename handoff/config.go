@@ -58,6 +58,12 @@ type Config struct {
 	AuthCheckInterval time.Duration
 	// Now is the clock; tests move it into or out of business hours.
 	Now func() time.Time
+
+	// attempts bounds the tries of queued work after temporary failures
+	// (maxAttempts) and retryPause is the pause before the nth retry
+	// (backoff); tests shorten them.
+	attempts   int
+	retryPause func(n int) time.Duration
 }
 
 // FollowUp is one check-in choice on the card.
@@ -108,6 +114,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.attempts == 0 {
+		c.attempts = maxAttempts
+	}
+	if c.retryPause == nil {
+		c.retryPause = backoff
 	}
 	return c
 }

@@ -95,8 +95,8 @@ func TestRefusedReplyReportedAtOnce(t *testing.T) {
 	if r := h.reactions(c.Home.Channel, ts); len(r) != 1 || r[0] != "warning" {
 		t.Errorf("reactions on the refused reply %q, want only the warning", r)
 	}
-	if !anyContains(h.threadTexts(c.Home), "status 400") {
-		t.Errorf("thread %q does not say why", h.threadTexts(c.Home))
+	if !anyContains(h.threadTexts(c.Home), "status 400: Bad Request") {
+		t.Errorf("thread %q does not say why in LINE's words", h.threadTexts(c.Home))
 	}
 	h.drained()
 	if n := len(line.Calls(linefake.PathPush)); n != 1 {
@@ -108,10 +108,11 @@ func TestRefusedReplyReportedAtOnce(t *testing.T) {
 // Temporary failures are retried; when the retries give up, the thread is
 // told. The retry pauses are the service's, shortened here.
 func TestGivenUpReplyReported(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *Config) {
+		c.attempts = 3
+		c.retryPause = func(int) time.Duration { return 0 }
+	})
 	line := h.withLINE()
-	h.svc.attempts = 3
-	h.svc.backoff = func(int) time.Duration { return 0 }
 	c := h.open(general, "k1")
 	// Each try is four calls (the sender's own retries) answered 503.
 	line.Fail(linefake.PathPush, slicesRepeat(http.StatusServiceUnavailable, 12)...)

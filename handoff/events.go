@@ -335,7 +335,7 @@ func (s *Service) staffReply(ctx context.Context, eventID, id string, m *slackev
 		}
 	}
 	if cut > 0 {
-		note := fmt.Sprintf(":scissors: 返信が長すぎたため、最初の %d 通分だけが相談者に届きました。残り（約 %d 文字）は送られていません。続きは新しい返信で送ってください。", maxBubbles, cut)
+		note := fmt.Sprintf(":scissors: 返信が長すぎたため、途中までしか相談者に届いていません。残り（約 %d 文字）は送られていません。続きは新しい返信で送ってください。", cut)
 		if err := s.postThread(ctx, c, note); err != nil {
 			s.log.WarnContext(ctx, "note of a cut reply not posted", "case", id, "err", err)
 		}
@@ -344,9 +344,6 @@ func (s *Service) staffReply(ctx context.Context, eventID, id string, m *slackev
 	s.react(ctx, id, m.Channel, m.TimeStamp, "white_check_mark")
 	return nil
 }
-
-// maxBubbles is how many LINE messages one staff reply may become.
-const maxBubbles = 5
 
 // refusal reports whether err is LINE refusing a push for good (an error
 // whose Permanent method says so) and why, in LINE's words (which never

@@ -412,8 +412,8 @@ func (c *consumer) run(ctx context.Context, l *lane) {
 			continue
 		default:
 			attempts++
-			if attempts < c.s.attempts {
-				d := c.s.backoff(attempts)
+			if attempts < c.s.cfg.attempts {
+				d := c.s.cfg.retryPause(attempts)
 				c.s.log.WarnContext(ctx, "handoff work failed, will retry", "kind", head.t.Kind, "case", caseOf(head.t, err),
 					"attempt", attempts, "retry_in", d.String(), "err", err)
 				sleep(ctx, d)
