@@ -175,7 +175,9 @@ func (s *Service) card(c *Case) ([]slack.Block, string) {
 	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 
 	var sum strings.Builder
-	if len(c.Said) > 0 {
+	if c.Erased {
+		sum.WriteString("*相談者の言葉*\n" + erasedWords + "\n")
+	} else if len(c.Said) > 0 {
 		sum.WriteString("*相談者の言葉*\n")
 		for _, l := range c.Said {
 			sum.WriteString(quote(l) + "\n")

@@ -79,6 +79,9 @@ type Case struct {
 	Forgotten time.Time `json:"forgot,omitzero"`
 	// ForgetNoted is set once the thread was told of Forgotten.
 	ForgetNoted bool `json:"forgotnoted,omitempty"`
+	// Erased is set once the resident's words were taken out of the case
+	// and every Slack post that quoted them was rewritten.
+	Erased bool `json:"erased,omitempty"`
 	// CheckKind is the crisis kind the safety check asked about, and
 	// Checked the resident's answer (yes, unsure, no, unanswered).
 	CheckKind string `json:"check,omitempty"`
@@ -131,17 +134,26 @@ func NormalizeCaseID(s string) (string, bool) {
 }
 
 // store keeps cases in Redis. Every key of one case shares the hash tag
-// {ID} so that a Redis Cluster keeps them in one slot.
+// {ID} so that a Redis Cluster keeps them in one slot. Every key has a
+// lifetime: an open case's keys live openMax after its last activity, a
+// closed case's retention after its last change (see docs/privacy.md).
 type store struct {
-	rdb    redis.UniversalClient
-	prefix string
-	now    func() time.Time
+	rdb       redis.UniversalClient
+	prefix    string
+	now       func() time.Time
+	openMax   time.Duration
+	retention time.Duration
 }
 
 var errNoCase = errors.New("no such case")
 
+// The keys of the handoff's records; docs/privacy.md lists them.
 func (s *store) caseKey(id string) string     { return s.prefix + "case:{" + id + "}" }
 func (s *store) residentKey(id string) string { return s.prefix + "case:{" + id + "}:resident" }
+
+// quotesKey is the set of the case's posts ("channel/ts") that quote the
+// resident's words besides the card: the relayed thread messages.
+func (s *store) quotesKey(id string) string { return s.prefix + "case:{" + id + "}:quotes" }
 func (s *store) doneKey(id, key string) string {
 	return s.prefix + "case:{" + id + "}:done:" + key
 }
@@ -159,8 +171,8 @@ if cur then
   if ok and ARGV[3] ~= '' and c['key'] == ARGV[3] then return 2 end
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
 return 1`)
 
 // create stores a new case (c.ID is set) and links it to the resident. It
@@ -172,7 +184,7 @@ func (s *store) create(ctx context.Context, c *Case, userID string) (bool, error
 		if err != nil {
 			return false, fmt.Errorf("encode case: %w", err)
 		}
-		n, err := createScript.Run(ctx, s.rdb, []string{s.caseKey(c.ID), s.residentKey(c.ID)}, b, userID, c.Key).Int()
+		n, err := createScript.Run(ctx, s.rdb, []string{s.caseKey(c.ID), s.residentKey(c.ID)}, b, userID, c.Key, s.ttl(c).Milliseconds()).Int()
 		if err != nil {
 			return false, fmt.Errorf("create case: %w", err)
 		}
@@ -229,8 +241,11 @@ func (s *store) update(ctx context.Context, id string, fn func(*Case) error) (*C
 			if err != nil {
 				return err
 			}
+			ttl := s.ttl(&c)
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, nb, redis.KeepTTL)
+				p.Set(ctx, key, nb, ttl)
+				p.PExpire(ctx, s.residentKey(id), ttl)
+				p.PExpire(ctx, s.quotesKey(id), ttl)
 				return nil
 			})
 			out = &c
@@ -241,6 +256,12 @@ func (s *store) update(ctx context.Context, id string, fn func(*Case) error) (*C
 		}
 		if err != nil {
 			return nil, fmt.Errorf("update case %s: %w", id, err)
+		}
+		if out.Home != nil {
+			// Another slot on a Cluster: outside the transaction.
+			if err := s.rdb.PExpire(ctx, s.threadKey(out.Home.Channel, out.Home.TS), s.ttl(out)).Err(); err != nil {
+				return nil, fmt.Errorf("update case %s: keep thread link: %w", id, err)
+			}
 		}
 		s.index(ctx, out)
 		return out, nil
@@ -267,8 +288,9 @@ func (s *store) forgetResident(ctx context.Context, id string) error {
 	return nil
 }
 
+// linkThread links an open case's home thread to it, for staff replies.
 func (s *store) linkThread(ctx context.Context, channel, ts, id string) error {
-	if err := s.rdb.Set(ctx, s.threadKey(channel, ts), id, 0).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.threadKey(channel, ts), id, s.openMax).Err(); err != nil {
 		return fmt.Errorf("link thread of case %s: %w", id, err)
 	}
 	return nil
@@ -344,6 +366,9 @@ func (s *store) caseOfThread(ctx context.Context, channel, ts string) (string, e
 	return id, nil
 }
 
+// doneTTL covers the redelivery of a button press or a scheduled task.
+const doneTTL = 7 * 24 * time.Hour
+
 // done reports whether the idempotency key was already completed for the case.
 func (s *store) done(ctx context.Context, id, key string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, s.doneKey(id, key)).Result()
@@ -354,19 +379,71 @@ func (s *store) done(ctx context.Context, id, key string) (bool, error) {
 }
 
 func (s *store) markDone(ctx context.Context, id, key string) error {
-	if err := s.rdb.Set(ctx, s.doneKey(id, key), 1, 7*24*time.Hour).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.doneKey(id, key), 1, min(doneTTL, s.retention)).Err(); err != nil {
 		return fmt.Errorf("mark done %s: %w", id, err)
 	}
 	return nil
 }
 
-// expire sets the retention of a closed case and its link to the resident.
-func (s *store) expire(ctx context.Context, id string, ttl time.Duration) error {
-	if err := s.rdb.Expire(ctx, s.caseKey(id), ttl).Err(); err != nil {
-		return fmt.Errorf("expire case %s: %w", id, err)
+// ttl is how long the case's keys live from now: an open case openMax
+// after its last activity, a closed one retention after its last change.
+func (s *store) ttl(c *Case) time.Duration {
+	if c.Status == StatusClosed {
+		return s.retention
 	}
-	if err := s.rdb.Expire(ctx, s.residentKey(id), ttl).Err(); err != nil {
-		return fmt.Errorf("expire case %s: %w", id, err)
+	return s.openMax
+}
+
+// touch renews the lifetime of the case's keys after activity that does not
+// change the case (a relay, a staff reply).
+func (s *store) touch(ctx context.Context, c *Case) error {
+	ttl := s.ttl(c)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.PExpire(ctx, s.caseKey(c.ID), ttl)
+		p.PExpire(ctx, s.residentKey(c.ID), ttl)
+		p.PExpire(ctx, s.quotesKey(c.ID), ttl)
+		if c.Home != nil {
+			p.PExpire(ctx, s.threadKey(c.Home.Channel, c.Home.TS), ttl)
+		}
+		if c.Status != StatusClosed {
+			s.keepIndexes(ctx, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("keep case %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// addQuote remembers a post that quotes the resident's words, so that an
+// erasure can rewrite it; it counts as activity on the case.
+func (s *store) addQuote(ctx context.Context, c *Case, channel, ts string) error {
+	if err := s.rdb.SAdd(ctx, s.quotesKey(c.ID), channel+"/"+ts).Err(); err != nil {
+		return fmt.Errorf("remember post of case %s: %w", c.ID, err)
+	}
+	return s.touch(ctx, c)
+}
+
+// quotes lists the posts addQuote remembered, as channel and ts.
+func (s *store) quotes(ctx context.Context, id string) ([][2]string, error) {
+	members, err := s.rdb.SMembers(ctx, s.quotesKey(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("posts of case %s: %w", id, err)
+	}
+	out := make([][2]string, 0, len(members))
+	for _, m := range members {
+		if ch, ts, ok := strings.Cut(m, "/"); ok {
+			out = append(out, [2]string{ch, ts})
+		}
+	}
+	return out, nil
+}
+
+// dropQuote forgets a post once it was rewritten.
+func (s *store) dropQuote(ctx context.Context, id, channel, ts string) error {
+	if err := s.rdb.SRem(ctx, s.quotesKey(id), channel+"/"+ts).Err(); err != nil {
+		return fmt.Errorf("posts of case %s: %w", id, err)
 	}
 	return nil
 }

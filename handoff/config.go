@@ -45,8 +45,10 @@ type Config struct {
 	// ClaimAfter is how long queued work may stay with a silent worker before
 	// another takes it over (1 minute by default).
 	ClaimAfter time.Duration
-	// Retention is how long a closed case (and its link to the resident)
-	// is kept (90 days by default).
+	// Retention is how long a closed case, its links (to the resident and
+	// from its thread) and the record of its quoting posts are kept after
+	// the last change, and the longest any dedupe mark lives (30 days by
+	// default, TSUNAGU_RETENTION).
 	Retention time.Duration
 	// MessageTTL is how long the link from a resident's LINE message to its
 	// line in a case thread is kept, so that an unsend finds it, and which
@@ -56,6 +58,16 @@ type Config struct {
 	// AuthCheckInterval is how often auth.test is repeated once it passed,
 	// for Ready (1 minute by default).
 	AuthCheckInterval time.Duration
+	// OpenCaseMax is how long an open case is kept after its last activity
+	// (a change, a relay, a staff reply); shortly before it expires its
+	// thread is told (180 days by default, TSUNAGU_OPEN_CASE_MAX).
+	OpenCaseMax time.Duration
+	// KeepSlackRecord leaves Slack as it is when a resident erases their
+	// data, for a city whose own rules keep the staff's record
+	// (TSUNAGU_ERASE_SLACK=false): the card keeps their words, and the
+	// case record they are drawn from keeps them until it expires. By
+	// default every post that quoted them is rewritten.
+	KeepSlackRecord bool
 	// Now is the clock; tests move it into or out of business hours.
 	Now func() time.Time
 
@@ -104,7 +116,10 @@ func (c Config) withDefaults() Config {
 		c.ClaimAfter = time.Minute
 	}
 	if c.Retention == 0 {
-		c.Retention = 90 * 24 * time.Hour
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.OpenCaseMax == 0 {
+		c.OpenCaseMax = 180 * 24 * time.Hour
 	}
 	if c.MessageTTL == 0 {
 		c.MessageTTL = 30 * 24 * time.Hour

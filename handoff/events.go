@@ -274,6 +274,10 @@ func (s *Service) movedThread(ctx context.Context, m *slackevents.MessageEvent) 
 func (s *Service) staffReply(ctx context.Context, eventID, id string, m *slackevents.MessageEvent) error {
 	if isNote(m.Text) {
 		s.log.InfoContext(ctx, "staff note kept internal", "case", id)
+		if c, err := s.st.get(ctx, id); err == nil {
+			// A note is activity too: the case is being worked.
+			return s.st.touch(ctx, c)
+		}
 		return nil
 	}
 	c, err := s.st.get(ctx, id)
@@ -323,6 +327,9 @@ func (s *Service) staffReply(ctx context.Context, eventID, id string, m *slackev
 	s.log.InfoContext(ctx, "staff reply relayed", "case", id)
 	if err := s.st.markRelayed(ctx, id, m.Channel, m.TimeStamp, s.cfg.MessageTTL); err != nil {
 		s.log.WarnContext(ctx, "record relayed staff reply", "case", id, "err", err)
+	}
+	if err := s.st.touch(ctx, c); err != nil {
+		s.log.WarnContext(ctx, "keep case after staff reply", "case", id, "err", err)
 	}
 	if c.FirstReply.IsZero() {
 		if _, err := s.st.update(ctx, id, func(c *Case) error {

@@ -263,11 +263,9 @@ func (s *Service) close(ctx context.Context, id, user string) error {
 	if err := s.postThread(ctx, c, note); err != nil {
 		return err
 	}
+	// The case's keys took the retention when it was stored closed.
 	s.log.InfoContext(ctx, "case closed", "case", id)
-	if err := s.st.expire(ctx, id, s.cfg.Retention); err != nil {
-		return err
-	}
-	return s.rdb.Expire(ctx, s.st.threadKey(c.Home.Channel, c.Home.TS), s.cfg.Retention).Err()
+	return nil
 }
 
 func (s *Service) followUp(ctx context.Context, id, user string, at time.Time) error {

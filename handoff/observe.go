@@ -136,8 +136,31 @@ func (s *store) index(ctx context.Context, c *Case) {
 		set(s.openKey(), c.Status != StatusClosed)
 		set(s.unclaimedKey(), c.Status == StatusOpen)
 		set(s.urgentKey(), c.Status == StatusOpen && c.Urgent)
+		s.keepIndexes(ctx, p)
 		return nil
 	})
+}
+
+// keepIndexes renews the sets' lifetime: they live while any open case
+// does, which is at most openMax after the last activity on one.
+func (s *store) keepIndexes(ctx context.Context, p redis.Pipeliner) {
+	for _, k := range []string{s.openKey(), s.unclaimedKey(), s.urgentKey()} {
+		p.PExpire(ctx, k, s.openMax)
+	}
+}
+
+// unindex takes a case that expired out of the sets.
+func (s *store) unindex(ctx context.Context, id string) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range []string{s.openKey(), s.unclaimedKey(), s.urgentKey()} {
+			p.ZRem(ctx, k, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("unindex case %s: %w", id, err)
+	}
+	return nil
 }
 
 // CaseCounts counts the cases waiting for staff, in one round trip.

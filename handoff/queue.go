@@ -70,6 +70,7 @@ const (
 	kindSuggest     = "suggest"     // needs found in later words
 	kindCheck       = "check"       // the safety check asked during an open case
 	kindUnsend      = "unsend"      // the resident took a relayed message back
+	kindExpire      = "expire"      // an open case near the end of its lifetime
 )
 
 const group = "handoff"
@@ -85,10 +86,21 @@ func (s *Service) seenKey(id string) string {
 // enqueueOnce stores a task unless its dedupe key was seen: the check and
 // the append are one script, so a failed append never leaves the key marked
 // as seen (the caller's retry will then be taken).
+// The stream's lifetime is renewed with each task (ARGV[3], ms): a queue
+// nobody wrote to for the whole retention holds nothing worth keeping.
 var enqueueOnce = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('XADD', KEYS[2], '*', 't', ARGV[2])
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 1`)
+
+// scheduleScript adds a task to the due set and keeps the set until a
+// retention after its last task is due.
+var scheduleScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', tonumber(top[2]) + tonumber(ARGV[3])))
 return 1`)
 
 // moveDue moves due scheduled tasks into the stream.
@@ -112,12 +124,18 @@ func (s *Service) enqueue(ctx context.Context, t task, dedupeID string) (bool, e
 		return false, fmt.Errorf("encode task: %w", err)
 	}
 	if dedupeID == "" {
-		if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.queueKey(), Values: []string{"t", string(b)}}).Err(); err != nil {
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: s.queueKey(), Values: []string{"t", string(b)}})
+			p.PExpire(ctx, s.queueKey(), s.cfg.Retention)
+			return nil
+		})
+		if err != nil {
 			return false, fmt.Errorf("enqueue %s: %w", t.Kind, err)
 		}
 		return true, nil
 	}
-	n, err := enqueueOnce.Run(ctx, s.rdb, []string{s.seenKey(dedupeID), s.queueKey()}, int(seenTTL/time.Second), string(b)).Int()
+	n, err := enqueueOnce.Run(ctx, s.rdb, []string{s.seenKey(dedupeID), s.queueKey()},
+		min(seenTTL, s.cfg.Retention).Milliseconds(), string(b), s.cfg.Retention.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", t.Kind, err)
 	}
@@ -133,7 +151,7 @@ func (s *Service) schedule(ctx context.Context, when time.Time, t task) error {
 	if err != nil {
 		return fmt.Errorf("encode task: %w", err)
 	}
-	if err := s.rdb.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(when.UnixMilli()), Member: string(b)}).Err(); err != nil {
+	if err := scheduleScript.Run(ctx, s.rdb, []string{s.dueKey()}, when.UnixMilli(), string(b), s.cfg.Retention.Milliseconds()).Err(); err != nil {
 		return fmt.Errorf("schedule %s for case %s: %w", t.Kind, t.Case, err)
 	}
 	return nil
@@ -162,6 +180,10 @@ func permanent(err error) error {
 func (s *Service) ensureGroup(ctx context.Context) error {
 	err := s.rdb.XGroupCreateMkStream(ctx, s.queueKey(), group, "0").Err()
 	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+		return fmt.Errorf("create consumer group: %w", err)
+	}
+	// A stream made here has no lifetime yet; one made by a task keeps its own.
+	if err := s.rdb.ExpireNX(ctx, s.queueKey(), s.cfg.Retention).Err(); err != nil {
 		return fmt.Errorf("create consumer group: %w", err)
 	}
 	return nil
@@ -516,6 +538,8 @@ func (s *Service) handle(ctx context.Context, t task) error {
 		return s.checkAsked(ctx, t)
 	case kindUnsend:
 		return s.unsend(ctx, t)
+	case kindExpire:
+		return s.handleExpiry(ctx, t)
 	}
 	return permanent(fmt.Errorf("unknown task kind %q", t.Kind))
 }

@@ -66,6 +66,12 @@ func (s *Service) relay(ctx context.Context, caseID string, take func() []queued
 	if c.Home == nil {
 		return nil, fmt.Errorf("relay to case %s: no card yet", caseID)
 	}
+	if c.Erased {
+		// Words queued before an erasure that a retry brings again: they
+		// were to be erased with the rest.
+		s.log.InfoContext(ctx, "relay dropped: resident erased their words", "case", caseID)
+		return take(), nil
+	}
 	channel := s.paceKey(c.Home.Channel)
 	for {
 		if err := s.pace.wait(ctx, channel, c.Urgent); err != nil {
@@ -86,6 +92,11 @@ func (s *Service) relay(ctx context.Context, caseID string, take func() []queued
 		if err := s.keepRelay(ctx, caseID, relayPost{Channel: ch, TS: ts, Lines: lines}); err != nil {
 			// The words reached staff; only a later unsend will not find them.
 			s.log.WarnContext(ctx, "relay post not kept for unsend", "case", caseID, "err", err)
+		}
+		if err := s.st.addQuote(ctx, c, ch, ts); err != nil {
+			// Posted: a retry would post it twice. Logged, and the post
+			// stays out of an erasure's reach.
+			s.log.ErrorContext(ctx, "relay posted but not remembered for erasure", "case", caseID, "err", err)
 		}
 		if len(batch) > 1 {
 			s.log.InfoContext(ctx, "resident messages merged into one post", "case", caseID, "messages", len(batch))

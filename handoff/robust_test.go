@@ -84,7 +84,7 @@ func TestCrashedWorkerWorkIsTakenOver(t *testing.T) {
 	ctx := context.Background()
 	rdb := env.Client(t)
 	// Before the service starts: a case, and an event a consumer read and then died on.
-	st := &store{rdb: rdb, prefix: env.Prefix, now: time.Now}
+	st := &store{rdb: rdb, prefix: env.Prefix, now: time.Now, openMax: time.Hour, retention: time.Hour}
 	c := &Case{Categories: []string{"general"}, Teams: []string{"general"}, Status: StatusOpen, Locale: "ja",
 		Home: &Post{Channel: "C0000001", TS: "1700000000.000001", Category: "general"}}
 	if _, err := st.create(ctx, c, resident); err != nil {

@@ -134,7 +134,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		rdb:     deps.Redis,
 		push:    deps.Pusher,
 		conv:    deps.Conversations,
-		st:      &store{rdb: deps.Redis, prefix: cfg.KeyPrefix, now: cfg.Now},
+		st:      &store{rdb: deps.Redis, prefix: cfg.KeyPrefix, now: cfg.Now, openMax: cfg.OpenCaseMax, retention: cfg.Retention},
 		pace:    newPacer(cfg.ChannelInterval, cfg.Now),
 		log:     log,
 
@@ -427,6 +427,9 @@ func (s *Service) postCard(ctx context.Context, id string) error {
 			return err
 		}
 		if err := s.armEscalation(ctx, c); err != nil {
+			return err
+		}
+		if err := s.armExpiry(ctx, id, s.cfg.OpenCaseMax); err != nil {
 			return err
 		}
 		s.log.InfoContext(ctx, "case card posted", "case", id)
