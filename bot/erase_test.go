@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -311,8 +312,9 @@ type staffSide struct {
 	svcRedis redis.UniversalClient
 	svc      *handoff.Service
 	fake     *slackfake.Server
-	prefix   string
-	events   http.Handler
+	prefix       string
+	events       http.Handler
+	interactions http.Handler
 }
 
 const (
@@ -327,14 +329,18 @@ func (e enqueuer) CloseConversation(ctx context.Context, userID, _, key string) 
 	return e.in.Enqueue(ctx, userID, key, flows.EventCaseClosed)
 }
 
-func newStaffSide(t *testing.T, r *rig) *staffSide {
+func newStaffSide(t *testing.T, r *rig, tweaks ...func(*handoff.Config)) *staffSide {
 	t.Helper()
 	fake := slackfake.New(t, slackToken)
-	svc, err := handoff.New(handoff.Config{
+	cfg := handoff.Config{
 		BotToken: slackToken, SigningSecret: slackSecret, APIBaseURL: fake.APIURL(),
 		KeyPrefix: r.env.Prefix, ChannelInterval: time.Millisecond,
 		PollInterval: 20 * time.Millisecond, ClaimAfter: time.Second,
-	}, handoff.Deps{Redis: r.rdb, Flow: r.flow, Pusher: r.line, Conversations: enqueuer{r.intake}})
+	}
+	for _, f := range tweaks {
+		f(&cfg)
+	}
+	svc, err := handoff.New(cfg, handoff.Deps{Redis: r.rdb, Flow: r.flow, Pusher: r.line, Conversations: enqueuer{r.intake}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +359,8 @@ func newStaffSide(t *testing.T, r *rig) *staffSide {
 	if !fake.Wait(5*time.Second, func() bool { return len(fake.Calls("auth.test")) > 0 }) {
 		t.Fatal("the Slack side did not start")
 	}
-	return &staffSide{t: t, svcRedis: r.rdb, svc: svc, fake: fake, prefix: r.env.Prefix, events: svc.EventsHandler()}
+	return &staffSide{t: t, svcRedis: r.rdb, svc: svc, fake: fake, prefix: r.env.Prefix,
+		events: svc.EventsHandler(), interactions: svc.InteractionsHandler()}
 }
 
 // card waits for the case card in Slack; the staff side posts it after the
@@ -401,16 +408,30 @@ func (s *staffSide) reply(home slackfake.Message, eventID, text string) {
 		"type": "event_callback", "event_id": eventID, "event_time": 1800000000,
 		"event": map[string]any{"type": "message", "channel": home.Channel, "user": "U0STAFF1", "text": text,
 			"ts": ts, "event_ts": ts, "thread_ts": home.TS, "channel_type": "channel"}})
+	s.send(s.events, "application/json", string(body))
+}
+
+// close presses the card's 終了 button as Slack's interactivity would, signed.
+func (s *staffSide) close(caseID, triggerID string) {
+	s.t.Helper()
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "trigger_id": triggerID,
+		"user": map[string]any{"id": "U0STAFF1"}, "actions": []map[string]any{{"action_id": "close", "type": "button",
+			"block_id": "case:" + caseID, "value": caseID, "action_ts": "1800000000.000001"}}})
+	s.send(s.interactions, "application/x-www-form-urlencoded", url.Values{"payload": {string(payload)}}.Encode())
+}
+
+func (s *staffSide) send(h http.Handler, contentType, body string) {
+	s.t.Helper()
 	now := strconv.FormatInt(time.Now().Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(slackSecret))
 	fmt.Fprintf(mac, "v0:%s:%s", now, body)
-	req := httptest.NewRequest(http.MethodPost, "/slack/events", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
+	req := httptest.NewRequest(http.MethodPost, "/slack/", strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Slack-Request-Timestamp", now)
 	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 	w := httptest.NewRecorder()
-	s.events.ServeHTTP(w, req)
+	h.ServeHTTP(w, req)
 	if w.Code != http.StatusOK {
-		s.t.Fatalf("Slack event answered %d", w.Code)
+		s.t.Fatalf("Slack answered %d", w.Code)
 	}
 }

@@ -112,6 +112,10 @@ type IntakeOptions struct {
 	// rooms, synthetic events) are remembered; 72h when zero, longer than
 	// LINE keeps redelivering.
 	DedupeTTL time.Duration
+	// Retention is the streams' lifetime, renewed by every add, and the
+	// longest a dedupe mark lives (TSUNAGU_RETENTION); 30 days when zero.
+	// A stream nobody wrote to for that long holds nothing worth keeping.
+	Retention time.Duration
 	// LeaseTTL is how long a worker owns a shard without renewing; 30s when zero.
 	LeaseTTL time.Duration
 	// AddTimeout bounds one round trip storing entries; 5s when zero (LINE
@@ -154,6 +158,10 @@ func NewIntake(rdb redis.UniversalClient, opt IntakeOptions) *Intake {
 	if opt.DedupeTTL <= 0 {
 		opt.DedupeTTL = 72 * time.Hour
 	}
+	if opt.Retention <= 0 {
+		opt.Retention = 30 * 24 * time.Hour
+	}
+	opt.DedupeTTL = min(opt.DedupeTTL, opt.Retention)
 	if opt.LeaseTTL <= 0 {
 		opt.LeaseTTL = 30 * time.Second
 	}
@@ -246,6 +254,7 @@ func (in *Intake) write(ctx context.Context) {
 func (in *Intake) store(ctx context.Context, batch []*addition) error {
 	now := in.opt.Now()
 	err := pipelined(ctx, in.rdb, func(pipe redis.Pipeliner) error {
+		touched := map[int]bool{}
 		for _, a := range batch {
 			for i := range a.entries {
 				e := &a.entries[i]
@@ -256,6 +265,7 @@ func (in *Intake) store(ctx context.Context, batch []*addition) error {
 					e.At = e.Recv
 				}
 				shard := in.ShardOf(e.To)
+				touched[shard] = true
 				if e.Kind == KindGroup || e.Key != "" {
 					pipe.EvalSha(ctx, addOnceScript.Hash(), []string{in.streamKey(shard), in.seenKey(shard, e.ID)},
 						in.opt.DedupeTTL.Milliseconds(), e.marshal())
@@ -263,6 +273,9 @@ func (in *Intake) store(ctx context.Context, batch []*addition) error {
 				}
 				pipe.XAdd(ctx, &redis.XAddArgs{Stream: in.streamKey(shard), Values: []any{"e", e.marshal()}})
 			}
+		}
+		for shard := range touched {
+			pipe.PExpire(ctx, in.streamKey(shard), in.opt.Retention)
 		}
 		return nil
 	})
@@ -295,6 +308,10 @@ func (in *Intake) Ping(ctx context.Context) error { return in.rdb.Ping(ctx).Err(
 func (in *Intake) ensureGroup(ctx context.Context, shard int) error {
 	err := in.rdb.XGroupCreateMkStream(ctx, in.streamKey(shard), group, "0").Err()
 	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+		return fmt.Errorf("intake group: %w", err)
+	}
+	// A stream made here has no lifetime yet; one made by an add keeps its own.
+	if err := in.rdb.ExpireNX(ctx, in.streamKey(shard), in.opt.Retention).Err(); err != nil {
 		return fmt.Errorf("intake group: %w", err)
 	}
 	return nil

@@ -61,6 +61,8 @@ type rigOptions struct {
 	private  bool // a redis-server of the test's own, to stop and start
 	shards   int
 	leaseTTL time.Duration
+	// retention is TSUNAGU_RETENTION for the intake and the store.
+	retention time.Duration
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -89,8 +91,8 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	if o.shards == 0 {
 		o.shards = 4
 	}
-	r.intake = NewIntake(c, IntakeOptions{Prefix: r.env.Prefix, Shards: o.shards, LeaseTTL: o.leaseTTL})
-	r.store = NewRedisStore(c, RedisStoreOptions{Prefix: r.env.Prefix, Secret: []byte(testSecret)})
+	r.intake = NewIntake(c, IntakeOptions{Prefix: r.env.Prefix, Shards: o.shards, LeaseTTL: o.leaseTTL, Retention: o.retention})
+	r.store = NewRedisStore(c, RedisStoreOptions{Prefix: r.env.Prefix, Secret: []byte(testSecret), Retention: o.retention})
 	r.line, err = NewLINE(LINEOptions{Token: linefake.Token, BaseURL: r.fake.URL, Backoff: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

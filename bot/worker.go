@@ -81,6 +81,10 @@ type WorkerOptions struct {
 	AnswerTimeout time.Duration
 	// Limit is how fast a resident may write before the gentle note.
 	Limit RateLimit
+	// StaffRecordKept is set where the city keeps the staff's record in
+	// Slack after an erasure (TSUNAGU_ERASE_SLACK=false), so that the
+	// resident is told what is kept and where.
+	StaffRecordKept bool
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Observer counts what the workers do; none when nil.
@@ -616,6 +620,7 @@ func (w *Workers) stepOne(ctx context.Context, r *resident, e Entry) (item, erro
 		return it, nil
 	}
 	in, ok := input(e)
+	in.StaffRecordKept = w.opt.StaffRecordKept
 	if !ok {
 		log.Warn("event of an unknown kind skipped", "kind", int(e.Kind))
 		return it, nil

@@ -77,9 +77,19 @@ type Config struct {
 	// (TSUNAGU_BODY_BUDGET_MB, in MiB): past it a request is answered 503
 	// before its body is read, and LINE delivers it again.
 	BodyBudget int64
-	// Retention is how long a resident's session is kept after their last
-	// message (TSUNAGU_RETENTION, a Go duration such as "720h").
+	// Retention is how long what is kept about a resident lives after its
+	// last use (TSUNAGU_RETENTION, a Go duration such as "720h"): their
+	// session, a closed case with its links, the queues' streams, and the
+	// longest any dedupe mark lives (docs/privacy.md).
 	Retention time.Duration
+	// OpenCaseMax is how long an open case lives after its last activity
+	// (TSUNAGU_OPEN_CASE_MAX); its thread is told shortly before.
+	OpenCaseMax time.Duration
+	// EraseSlack rewrites every Slack post that quoted a resident who
+	// erased their data (TSUNAGU_ERASE_SLACK, true by default); false is
+	// for a city whose own rules keep the staff's record, and the resident
+	// is told so.
+	EraseSlack bool
 	// ClaimAfter is how long a shard lease lives without renewal; after that a
 	// crashed worker's pending events are claimed by another (TSUNAGU_CLAIM_AFTER).
 	ClaimAfter time.Duration
@@ -140,6 +150,8 @@ func Defaults() Config {
 		BodyBudget:         32 << 20,
 
 		Retention:       30 * 24 * time.Hour,
+		OpenCaseMax:     180 * 24 * time.Hour,
+		EraseSlack:      true,
 		ClaimAfter:      30 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
 		LogFormat:       "json",
@@ -198,6 +210,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		*dst = d
 	}
+	boolean := func(name string, dst *bool) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+			return
+		}
+		*dst = b
+	}
 
 	required("LINE_CHANNEL_SECRET", &c.LineChannelSecret)
 	required("LINE_CHANNEL_ACCESS_TOKEN", &c.LineChannelAccessToken)
@@ -221,6 +245,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	num("TSUNAGU_BODY_BUDGET_MB", &budget, 1)
 	c.BodyBudget = int64(budget) << 20
 	dur("TSUNAGU_RETENTION", &c.Retention)
+	dur("TSUNAGU_OPEN_CASE_MAX", &c.OpenCaseMax)
+	boolean("TSUNAGU_ERASE_SLACK", &c.EraseSlack)
 	dur("TSUNAGU_CLAIM_AFTER", &c.ClaimAfter)
 	dur("TSUNAGU_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	str("LOG_FORMAT", &c.LogFormat)
@@ -234,13 +260,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	dur("SLACK_ESCALATE_AFTER", &c.SlackEscalateAfter)
 	dur("SLACK_ESCALATE_URGENT_AFTER", &c.SlackEscalateUrgentAfter)
 	dur("SLACK_AUTH_CHECK_INTERVAL", &c.SlackAuthCheckInterval)
-	if v := strings.TrimSpace(getenv("SLACK_SHOW_STAFF_NAMES")); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("SLACK_SHOW_STAFF_NAMES=%q: want true or false", v))
-		}
-		c.SlackShowStaffNames = b
-	}
+	boolean("SLACK_SHOW_STAFF_NAMES", &c.SlackShowStaffNames)
 	if c.SlackSigningSecret == "" && c.SlackAppToken == "" {
 		errs = append(errs, MissingError{Name: "SLACK_SIGNING_SECRET", Or: "SLACK_APP_TOKEN for Socket Mode"})
 	}

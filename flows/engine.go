@@ -553,7 +553,11 @@ func (st *step) press(i int) {
 		st.s = Session{State: st.f.Start}
 		st.triaged = nil
 		st.actions = append(st.actions, Erase{})
-		st.say(st.f.Text("delete_done", locale))
+		done := "delete_done"
+		if st.in.StaffRecordKept {
+			done = "delete_done_kept"
+		}
+		st.say(st.f.Text(done, locale))
 		// The talk stays on the phone: someone whose partner reads it
 		// needs to know how to remove it there too.
 		st.bubble()

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -374,6 +375,36 @@ func TestRemovedStateGoesToAPerson(t *testing.T) {
 				t.Errorf("no answer: %+v", acts)
 			}
 			tt.want(t, s, acts)
+		})
+	}
+}
+
+// TestEraseSaysWhatIsKept: a city that keeps the staff's record says so
+// after the erasure, in every language, instead of saying it is all gone.
+func TestEraseSaysWhatIsKept(t *testing.T) {
+	f := Default()
+	for _, tt := range []struct {
+		locale string
+		kept   bool
+		want   string
+	}{
+		{"ja", false, "相談員の記録からも、あなたが書いたことは消えています"},
+		{"ja", true, "相談員が使う記録（市の業務用のチャット）には、これまでのご相談の内容が残ります"},
+		{"easy-ja", false, "そうだんいんの きろくからも"},
+		{"easy-ja", true, "そうだんの ないようが のこります"},
+		{"en", false, "including your words in the counsellors' records"},
+		{"en", true, "stays in the counsellors' records"},
+	} {
+		t.Run(fmt.Sprintf("%s/kept=%v", tt.locale, tt.kept), func(t *testing.T) {
+			s, _ := f.Step(Session{Greeted: true, Locale: tt.locale}, Input{Kind: InputText, Text: "削除", Now: weekday10})
+			_, acts := f.Step(s, Input{Kind: InputText, Text: "はい", Now: weekday10, StaffRecordKept: tt.kept})
+			got := replies(acts)
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("reply %q lacks %q", got, tt.want)
+			}
+			if other := f.Text(map[bool]string{true: "delete_done", false: "delete_done_kept"}[tt.kept], tt.locale); strings.Contains(got, other) {
+				t.Errorf("reply says both texts: %q", got)
+			}
 		})
 	}
 }

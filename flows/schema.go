@@ -446,6 +446,7 @@ var OptionalTexts = map[string]string{
 	"delete_kept":         "said when the resident backs out of deleting: nothing was erased",
 	"after_crisis_unsure": "the answer to わからない or a bare いいえ after a crisis answer asked whether the resident is safe",
 	"delete_history":      "after erasing: how to delete the LINE talk history on the phone",
+	"delete_done_kept":    "said instead of delete_done where the city keeps the staff's record (TSUNAGU_ERASE_SLACK=false): what is kept, and where",
 	"guide_none":          "answer to where to go or what to bring before any need is known",
 	"status_open":         "{status} while the desk is open",
 	"status_closed":       "{status} while it is closed; {next_open} is replaced",

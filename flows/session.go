@@ -133,6 +133,10 @@ type Input struct {
 	Event Event
 	// Now is when the input arrived; it decides business hours.
 	Now time.Time
+	// StaffRecordKept is set when the city keeps the staff's record in
+	// Slack after an erasure (TSUNAGU_ERASE_SLACK=false): the confirmation
+	// says delete_done_kept, what is kept and where, instead of delete_done.
+	StaffRecordKept bool
 }
 
 // Action is something the shell must do after a Step. The concrete types are

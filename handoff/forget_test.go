@@ -3,6 +3,7 @@ package handoff
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,92 @@ func TestForgetEdges(t *testing.T) {
 			h := newHarness(t, nil)
 			c := h.open(general, "k1")
 			tt.run(t, h, c)
+		})
+	}
+}
+
+// TestForgetRewritesEveryQuote erases a compound case whose words reached
+// Slack in the card, in relays before and after a transfer (two threads)
+// and around the coordination post: every message as last posted or
+// updated is free of them, and the case record keeps only what is
+// anonymous. A city that keeps the staff's record (KeepSlackRecord) finds
+// Slack untouched.
+func TestForgetRewritesEveryQuote(t *testing.T) {
+	const words = "山田花子 090-1234-5678"
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, func(c *Config) { c.KeepSlackRecord = keep })
+			c := h.open(flows.Handoff{Categories: []string{"elderly", "isolation"}, Compound: true, Patterns: []string{"8050"},
+				Locale: "ja", Said: []string{words + "です。母と兄のことで"}, Chose: []string{"高齢・介護"}}, "k1")
+			if err := h.svc.Relay(ctx, c.ID, "電話は "+words, "r1"); err != nil {
+				t.Fatal(err)
+			}
+			h.drained()
+			h.press(c, "U0TANAKA", map[string]any{"action_id": actTransfer, "type": "static_select",
+				"block_id": blockPrefix + c.ID + ":move", "selected_option": map[string]any{"value": "isolation"}})
+			h.eventually("transferred", func() bool { return h.caseNow(c.ID).Home.Category == "isolation" })
+			if err := h.svc.Relay(ctx, c.ID, "もう一度、"+words, "r2"); err != nil {
+				t.Fatal(err)
+			}
+			h.drained()
+			shown := 0
+			for _, m := range h.fake.Messages() {
+				if strings.Contains(m.Text+m.Blocks, "090-1234-5678") {
+					shown++
+				}
+			}
+			if shown < 3 {
+				t.Fatalf("the words reached %d messages, want the card and two relays", shown)
+			}
+			if n := h.rdb.SCard(ctx, h.svc.st.quotesKey(c.ID)).Val(); n != 2 {
+				t.Fatalf("%d relayed posts remembered, want 2", n)
+			}
+
+			if err := h.svc.Forget(ctx, c.ID, "ev-9:forget:0"); err != nil {
+				t.Fatal(err)
+			}
+			h.drained()
+			kept := h.caseNow(c.ID)
+			left := 0
+			for _, m := range h.fake.Messages() {
+				if strings.Contains(m.Text+m.Blocks, "090-1234-5678") {
+					left++
+				}
+			}
+			if keep {
+				if left != shown || len(kept.Said) == 0 || kept.Erased {
+					t.Errorf("kept record: %d of %d messages still quote, said %q erased %v; want Slack untouched", left, shown, kept.Said, kept.Erased)
+				}
+				if !anyContains(h.threadTexts(kept.Home), keptNote) {
+					t.Errorf("the thread was not told the record is kept: %q", h.threadTexts(kept.Home))
+				}
+				return
+			}
+			if left != 0 {
+				t.Errorf("%d Slack messages still quote the resident after the erasure", left)
+			}
+			if len(kept.Said) != 0 || len(kept.Chose) != 0 || !kept.Erased || kept.ID != c.ID ||
+				len(kept.Categories) != 2 || !kept.Compound || kept.Created.IsZero() {
+				t.Errorf("case after erasure: %+v; want anonymous and otherwise whole", kept)
+			}
+			if n := h.rdb.Exists(ctx, h.svc.st.quotesKey(c.ID)).Val(); n != 0 {
+				t.Error("the list of quoting posts outlived the erasure")
+			}
+			card := h.card(kept.Home)
+			for _, want := range []string{erasedWords, "高齢・介護", "ひきこもり"} {
+				if !strings.Contains(card, want) {
+					t.Errorf("card lacks %q:\n%s", want, card)
+				}
+			}
+			updates := len(h.fake.Calls("chat.update"))
+			if err := h.svc.Forget(ctx, c.ID, "ev-10:forget:0"); err != nil {
+				t.Fatal(err)
+			}
+			h.drained()
+			if n := len(h.fake.Calls("chat.update")) - updates; n > 2 {
+				t.Errorf("a second erasure made %d updates, want only the card and coordination redrawn", n)
+			}
 		})
 	}
 }

@@ -282,7 +282,7 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	if readTimeout > 0 {
 		block = min(block, readTimeout/2)
 	}
-	intake := bot.NewIntake(rdb, bot.IntakeOptions{Prefix: cfg.KeyPrefix, Shards: cfg.Shards, LeaseTTL: cfg.ClaimAfter})
+	intake := bot.NewIntake(rdb, bot.IntakeOptions{Prefix: cfg.KeyPrefix, Shards: cfg.Shards, LeaseTTL: cfg.ClaimAfter, Retention: cfg.Retention})
 	store := bot.NewRedisStore(rdb, bot.RedisStoreOptions{
 		Prefix: cfg.KeyPrefix, Secret: []byte(cfg.LineChannelSecret), Retention: cfg.Retention,
 	})
@@ -299,6 +299,7 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 		EscalateAfter: cfg.SlackEscalateAfter, EscalateUrgentAfter: cfg.SlackEscalateUrgentAfter,
 		ShowStaffNames: cfg.SlackShowStaffNames, KeyPrefix: cfg.KeyPrefix,
 		MessageTTL: cfg.Retention, AuthCheckInterval: cfg.SlackAuthCheckInterval,
+		Retention: cfg.Retention, OpenCaseMax: cfg.OpenCaseMax, KeepSlackRecord: !cfg.EraseSlack,
 	}, handoff.Deps{Redis: rdb, Flow: flow, Pusher: line, Conversations: closer{intake}, Log: log, Stats: counts, Observer: m})
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
@@ -306,7 +307,8 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	workers := bot.NewWorkers(bot.WorkerOptions{
 		Intake: intake, Store: store, Flow: flow, LINE: line, Handoffs: staff, Log: log,
 		Block: block, Observer: m,
-		Limit: bot.RateLimit{N: cfg.ResidentLimit, Per: cfg.ResidentPer},
+		Limit:           bot.RateLimit{N: cfg.ResidentLimit, Per: cfg.ResidentPer},
+		StaffRecordKept: !cfg.EraseSlack,
 	})
 	bodies := newBodyPool(cfg.BodyBudget)
 	m.bodies(bodies)
