@@ -308,10 +308,10 @@ func TestEraseReachesStaff(t *testing.T) {
 
 // staffSide is the real Slack handoff on the rig's Redis and a fake Slack.
 type staffSide struct {
-	t        *testing.T
-	svcRedis redis.UniversalClient
-	svc      *handoff.Service
-	fake     *slackfake.Server
+	t            *testing.T
+	svcRedis     redis.UniversalClient
+	svc          *handoff.Service
+	fake         *slackfake.Server
 	prefix       string
 	events       http.Handler
 	interactions http.Handler
