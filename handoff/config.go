@@ -122,7 +122,7 @@ func (c Config) withDefaults() Config {
 		c.OpenCaseMax = 180 * 24 * time.Hour
 	}
 	if c.MessageTTL == 0 {
-		c.MessageTTL = 30 * 24 * time.Hour
+		c.MessageTTL = c.Retention
 	}
 	if c.AuthCheckInterval == 0 {
 		c.AuthCheckInterval = time.Minute

@@ -199,14 +199,14 @@ func TestForgetRewritesEveryQuote(t *testing.T) {
 			h := newHarness(t, func(c *Config) { c.KeepSlackRecord = keep })
 			c := h.open(flows.Handoff{Categories: []string{"elderly", "isolation"}, Compound: true, Patterns: []string{"8050"},
 				Locale: "ja", Said: []string{words + "です。母と兄のことで"}, Chose: []string{"高齢・介護"}}, "k1")
-			if err := h.svc.Relay(ctx, c.ID, "電話は "+words, "r1"); err != nil {
+			if err := h.svc.Relay(ctx, c.ID, "r1", []string{"電話は " + words}, []string{"m-1"}); err != nil {
 				t.Fatal(err)
 			}
 			h.drained()
 			h.press(c, "U0TANAKA", map[string]any{"action_id": actTransfer, "type": "static_select",
 				"block_id": blockPrefix + c.ID + ":move", "selected_option": map[string]any{"value": "isolation"}})
 			h.eventually("transferred", func() bool { return h.caseNow(c.ID).Home.Category == "isolation" })
-			if err := h.svc.Relay(ctx, c.ID, "もう一度、"+words, "r2"); err != nil {
+			if err := h.svc.Relay(ctx, c.ID, "r2", []string{"もう一度、" + words}, []string{"m-2"}); err != nil {
 				t.Fatal(err)
 			}
 			h.drained()
@@ -252,6 +252,15 @@ func TestForgetRewritesEveryQuote(t *testing.T) {
 			}
 			if n := h.rdb.Exists(ctx, h.svc.st.quotesKey(c.ID)).Val(); n != 0 {
 				t.Error("the list of quoting posts outlived the erasure")
+			}
+			for _, k := range h.rdb.Keys(ctx, h.env.Prefix+"case:*").Val() {
+				v := fmt.Sprint(h.rdb.SMembers(ctx, k).Val())
+				if h.rdb.Type(ctx, k).Val() == "string" {
+					v = h.rdb.Get(ctx, k).Val()
+				}
+				if strings.Contains(v, "090-1234-5678") {
+					t.Errorf("Redis key %s still holds the words", k)
+				}
 			}
 			card := h.card(kept.Home)
 			for _, want := range []string{erasedWords, "高齢・介護", "ひきこもり"} {

@@ -22,7 +22,7 @@ func TestOpenCaseExpiresWithANote(t *testing.T) {
 	}
 	// Halfway through, the resident writes: the case lives on from then.
 	h.eventually("half its life", func() bool { return h.rdb.PTTL(ctx, h.svc.st.caseKey(c.ID)).Val() < openMax/2 })
-	if err := h.svc.Relay(ctx, c.ID, "まだいます", "r1"); err != nil {
+	if err := h.svc.Relay(ctx, c.ID, "r1", []string{"まだいます"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	h.eventually("relayed", func() bool { return anyContains(h.threadTexts(c.Home), "まだいます") })
