@@ -56,9 +56,8 @@ func TestCardButtons(t *testing.T) {
 			t.Errorf("new card lacks %q:\n%s", want, newCard)
 		}
 	}
-	if !anyContains(h.threadTexts(moved.Home), c.Home.Permalink) {
-		t.Error("new thread does not link the old one")
-	}
+	// The note comes last in the transfer's work, after the case is stored.
+	h.eventually("the new thread links the old one", func() bool { return anyContains(h.threadTexts(moved.Home), c.Home.Permalink) })
 	// One thread of truth: the old thread no longer reaches the resident.
 	h.staff(msg{Channel: elderly, ThreadTS: c.Home.TS, Text: "old thread"})
 	h.staff(msg{Channel: moved.Home.Channel, ThreadTS: moved.Home.TS, Text: "new thread"})
