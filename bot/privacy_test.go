@@ -170,7 +170,7 @@ func TestEraseLeavesNoWords(t *testing.T) {
 
 	max := func(k string) time.Duration {
 		switch {
-		case strings.Contains(k, "case:{") || strings.Contains(k, "thread:"):
+		case strings.Contains(k, "case:{") || strings.Contains(k, "thread:") || strings.Contains(k, "{handoff}:open") || strings.Contains(k, "{handoff}:unclaimed"):
 			return openMax // the case is still open
 		case strings.HasSuffix(k, "{handoff}:due"):
 			return openMax + retention // the open case's end is scheduled
@@ -204,7 +204,7 @@ func TestEveryKeyHasALifetime(t *testing.T) {
 	home, _ := st.fake.Message(ch, ts)
 	assertLifetimes(t, scanKeys(t, r.rdb, r.env.Prefix), func(k string) time.Duration {
 		switch {
-		case strings.Contains(k, "case:{") || strings.Contains(k, "thread:"):
+		case strings.Contains(k, "case:{") || strings.Contains(k, "thread:") || strings.Contains(k, "{handoff}:open") || strings.Contains(k, "{handoff}:unclaimed"):
 			return openMax
 		case strings.HasSuffix(k, "{handoff}:due"):
 			return openMax + retention
