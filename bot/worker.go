@@ -198,6 +198,9 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 		// (a previous owner's, claimed) has got to; "" once all were read.
 		pending  = "0"
 		failures int
+		// readFailures counts reads failed in a row: an outage is logged
+		// when it starts and when it ends, not at every retry.
+		readFailures int
 		// carry is the last batch's work still to acknowledge: it rides
 		// with the next read.
 		carry *acker
@@ -287,11 +290,16 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 			err = in.ensureGroup(ctx, shard)
 		}
 		if err != nil {
-			if ctx.Err() == nil {
-				log.Warn("shard read failed", "err", err)
+			if ctx.Err() == nil && readFailures == 0 {
+				log.Warn("shard read failed; retried quietly until it works", "err", err)
 			}
+			readFailures++
 			w.pause(ctx, w.backoff(&failures))
 			continue
+		}
+		if readFailures > 0 {
+			log.Info("shard reads again", "failures", readFailures)
+			readFailures = 0
 		}
 		if pending != "" {
 			// Each pending entry is read once; the next read goes on after it.

@@ -189,12 +189,23 @@ func (s *Service) ensureGroup(ctx context.Context) error {
 	return nil
 }
 
-// poll moves due scheduled work into the stream until ctx ends.
+// poll moves due scheduled work into the stream until ctx ends. A Redis
+// outage is logged when it starts and when it ends, not at every tick.
 func (s *Service) poll(ctx context.Context) {
 	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
+	failures := 0
 	for {
-		s.moveDue(ctx)
+		switch err := s.moveDue(ctx); {
+		case err != nil && ctx.Err() == nil:
+			if failures == 0 {
+				s.log.ErrorContext(ctx, "move due handoff work failed; retried quietly until it works", "err", err)
+			}
+			failures++
+		case err == nil && failures > 0:
+			s.log.InfoContext(ctx, "due handoff work moves again", "failures", failures)
+			failures = 0
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -204,13 +215,15 @@ func (s *Service) poll(ctx context.Context) {
 }
 
 // moveDue moves what is due by the service's clock into the stream.
-func (s *Service) moveDue(ctx context.Context) {
+func (s *Service) moveDue(ctx context.Context) error {
 	n, err := moveDue.Run(ctx, s.rdb, []string{s.dueKey(), s.queueKey()}, s.cfg.Now().UnixMilli()).Int()
-	if err != nil && ctx.Err() == nil {
-		s.log.ErrorContext(ctx, "move due handoff work", "err", err)
-	} else if n > 0 {
+	if err != nil {
+		return fmt.Errorf("move due handoff work: %w", err)
+	}
+	if n > 0 {
 		s.log.DebugContext(ctx, "due handoff work queued", "count", n)
 	}
+	return nil
 }
 
 // maxHeld bounds the tasks a consumer holds in its lanes; past it, reading
@@ -258,6 +271,9 @@ func (s *Service) work(ctx context.Context) {
 	c := &consumer{s: s, name: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomID()[:6]),
 		lanes: map[string]*lane{}, ids: map[string]bool{}, space: make(chan struct{}, 1)}
 	var lastClaim, lastTouch time.Time
+	// readFailures counts reads failed in a row: an outage is logged when
+	// it starts and when it ends, not at every retry.
+	readFailures := 0
 	for ctx.Err() == nil {
 		if c.full() {
 			select {
@@ -292,6 +308,10 @@ func (s *Service) work(ctx context.Context) {
 			lastTouch = now
 			c.touch(ctx)
 		}
+		if (err == nil || errors.Is(err, redis.Nil)) && readFailures > 0 {
+			s.log.InfoContext(ctx, "handoff queue reads again", "failures", readFailures)
+			readFailures = 0
+		}
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
@@ -304,7 +324,10 @@ func (s *Service) work(ctx context.Context) {
 				_ = s.ensureGroup(ctx)
 				continue
 			}
-			s.log.ErrorContext(ctx, "read handoff queue", "err", err)
+			if readFailures == 0 {
+				s.log.ErrorContext(ctx, "read handoff queue failed; retried quietly until it works", "err", err)
+			}
+			readFailures++
 			sleep(ctx, s.cfg.PollInterval)
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,7 +33,10 @@ func newRedisLog(log *slog.Logger, window time.Duration) *redisLog {
 
 // Printf is go-redis's internal.Logging.
 func (l *redisLog) Printf(ctx context.Context, format string, v ...any) {
-	msg := "redis: " + fmt.Sprintf(format, v...)
+	msg := fmt.Sprintf(format, v...)
+	if !strings.HasPrefix(msg, "redis: ") {
+		msg = "redis: " + msg
+	}
 	l.mu.Lock()
 	if b, ok := l.bursts[format]; ok {
 		b.more++
