@@ -42,7 +42,11 @@ func TestCardButtons(t *testing.T) {
 	// 転送
 	h.press(c, "U0TANAKA", map[string]any{"action_id": actTransfer, "type": "static_select",
 		"block_id": blockPrefix + c.ID + ":move", "selected_option": map[string]any{"value": "general"}})
-	h.eventually("transfer", func() bool { return h.caseNow(c.ID).Teams[0] == "general" })
+	// The note in the new thread is the transfer's last step.
+	h.eventually("transfer", func() bool {
+		now := h.caseNow(c.ID)
+		return now.Teams[0] == "general" && anyContains(h.threadTexts(now.Home), c.Home.Permalink)
+	})
 	moved := h.caseNow(c.ID)
 	if moved.Home.Channel != h.fake.ChannelID("#general") || moved.Status != StatusOpen || moved.Holder != "" {
 		t.Errorf("after transfer: home %s status %s holder %q", moved.Home.Channel, moved.Status, moved.Holder)
