@@ -20,9 +20,8 @@ func TestCardButtons(t *testing.T) {
 	if card := h.card(c.Home); strings.Contains(card, "[担当する]") {
 		t.Errorf("claimed card still offers 担当する:\n%s", card)
 	}
-	if !anyContains(h.threadTexts(c.Home), "<@U0TANAKA> が担当します") {
-		t.Errorf("no claim note in thread: %q", h.threadTexts(c.Home))
-	}
+	// The note follows the card's redraw.
+	h.eventually("the claim note in the thread", func() bool { return anyContains(h.threadTexts(c.Home), "<@U0TANAKA> が担当します") })
 
 	// チーム追加
 	h.press(c, "U0TANAKA", map[string]any{"action_id": actAddTeam, "type": "static_select",
