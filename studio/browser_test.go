@@ -187,7 +187,7 @@ func TestBrowser(t *testing.T) {
 
 	// A broken file: the problem, with its line, within two seconds.
 	line := breakStates(t, dir)
-	within(t, tab, 2*time.Second, "see the problem within 2 seconds",
+	within(t, tab, slowdown*2*time.Second, "see the problem within 2 seconds",
 		waitText("#problems", fmt.Sprintf("states.yaml:%d:", line)),
 		waitText("#problems", "ask_whoo"),
 		waitText("#status", "問題が"),
