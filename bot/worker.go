@@ -294,6 +294,13 @@ func (w *Workers) shard(ctx context.Context, shard int) {
 				log.Warn("shard read failed; retried quietly until it works", "err", err)
 			}
 			readFailures++
+			// The read may have run in Redis and only its answer been lost
+			// (a connection cut, a master killed and failed over): the
+			// entries it handed to this consumer are pending, and no later
+			// read of new entries brings them. Read the pending ones first
+			// again, as after a takeover; what waited here is among them.
+			clear(waiting)
+			pending = "0"
 			w.pause(ctx, w.backoff(&failures))
 			continue
 		}

@@ -270,6 +270,9 @@ func replicatedLoad(t *testing.T, redisSetting string, chaos func(ctx context.Co
 		switch {
 		case len(c) == 0 && !crash.IsZero() && within(time.Unix(0, ackedAt[i].Load()), crash.Add(-crashWindow), crash.Add(crashWindow)):
 			crashLost++
+			if crashLost <= 5 {
+				t.Logf("event %d, stored %v after the kill, was never answered", i, time.Unix(0, ackedAt[i].Load()).Sub(crash).Round(time.Millisecond))
+			}
 		case len(c) == 0:
 			lost++
 		case len(c) > 1 && !crash.IsZero() && within(slices.MinFunc(c, time.Time.Compare), crash.Add(-crashWindow), crashEnd.Add(crashWindow)):
