@@ -394,18 +394,39 @@ func (s *store) ttl(c *Case) time.Duration {
 	return s.openMax
 }
 
+// touchScript renews the lifetime of a case's keys (KEYS, one slot) by the
+// status stored now, not the one the caller read: a relay or a staff reply
+// that races a close must not give the closed case an open case's life.
+// It returns the lifetime set (ms), 0 when the case is gone.
+var touchScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local ok, c = pcall(cjson.decode, v)
+local ttl = ARGV[1]
+if ok and c['status'] == 'closed' then ttl = ARGV[2] end
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
+return tonumber(ttl)`)
+
 // touch renews the lifetime of the case's keys after activity that does not
 // change the case (a relay, a staff reply).
 func (s *store) touch(ctx context.Context, c *Case) error {
-	ttl := s.ttl(c)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.PExpire(ctx, s.caseKey(c.ID), ttl)
-		p.PExpire(ctx, s.residentKey(c.ID), ttl)
-		p.PExpire(ctx, s.quotesKey(c.ID), ttl)
+	ms, err := touchScript.Run(ctx, s.rdb, []string{s.caseKey(c.ID), s.residentKey(c.ID), s.quotesKey(c.ID)},
+		s.openMax.Milliseconds(), s.retention.Milliseconds()).Int64()
+	if err != nil {
+		return fmt.Errorf("keep case %s: %w", c.ID, err)
+	}
+	if ms == 0 {
+		return nil
+	}
+	ttl := time.Duration(ms) * time.Millisecond
+	// Other slots on a Cluster: a pipeline after the script. A close that
+	// lands between the two can leave the thread link (a case id, nothing
+	// the resident said) an open case's life: a window of one round trip.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if c.Home != nil {
 			p.PExpire(ctx, s.threadKey(c.Home.Channel, c.Home.TS), ttl)
 		}
-		if c.Status != StatusClosed {
+		if ttl == s.openMax {
 			s.keepIndexes(ctx, p)
 		}
 		return nil
