@@ -257,13 +257,13 @@ func (s *store) update(ctx context.Context, id string, fn func(*Case) error) (*C
 		if err != nil {
 			return nil, fmt.Errorf("update case %s: %w", id, err)
 		}
+		s.index(ctx, out)
 		if out.Home != nil {
 			// Another slot on a Cluster: outside the transaction.
 			if err := s.rdb.PExpire(ctx, s.threadKey(out.Home.Channel, out.Home.TS), s.ttl(out)).Err(); err != nil {
 				return nil, fmt.Errorf("update case %s: keep thread link: %w", id, err)
 			}
 		}
-		s.index(ctx, out)
 		return out, nil
 	}
 	return nil, fmt.Errorf("update case %s: too much contention", id)
