@@ -232,7 +232,8 @@ func (h *harness) open(hd flows.Handoff, key string) *Case {
 	var c *Case
 	h.eventually("the card of case "+id, func() bool {
 		c, err = h.svc.st.get(context.Background(), id)
-		return err == nil && c.Home != nil
+		// Staff can answer once the card's thread is linked to the case.
+		return err == nil && c.Home != nil && h.rdb.Exists(context.Background(), h.svc.st.threadKey(c.Home.Channel, c.Home.TS)).Val() == 1
 	})
 	return c
 }
