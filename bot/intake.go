@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -121,6 +123,18 @@ type IntakeOptions struct {
 	// AddTimeout bounds one round trip storing entries; 5s when zero (LINE
 	// waits a little longer for the webhook's answer).
 	AddTimeout time.Duration
+	// WaitReplicas is how many replicas must hold an event before Add
+	// returns (Redis WAIT); 0 does not wait. A master killed in the moment
+	// after it acknowledged loses what its replicas had not received, and
+	// LINE, told the event arrived, does not send it again.
+	WaitReplicas int
+	// WaitTimeout bounds that wait; 250ms when zero. Past it the event is
+	// kept on the master alone, and that master is not waited on for 5s: a
+	// dead replica must not slow the front door.
+	WaitTimeout time.Duration
+	// Log hears of events acknowledged before their replicas held them;
+	// nothing is logged when nil.
+	Log *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -135,7 +149,19 @@ type Intake struct {
 	mu    sync.Mutex
 	queue []*addition
 	busy  bool
+
+	// unreplicated counts adds acknowledged before WaitReplicas held them.
+	unreplicated atomic.Int64
+	warnedAt     atomic.Int64 // unix seconds of the last log line about it
+	// noWait holds, per master address, until when not to wait: a master
+	// whose replicas fell short (after a failover it may have none) would
+	// otherwise hold every add for the whole WaitTimeout.
+	noWaitMu sync.Mutex
+	noWait   map[string]time.Time
 }
+
+// skipWaitFor is how long a master whose replicas fell short is not waited on.
+const skipWaitFor = 5 * time.Second
 
 // addition is one Add waiting for its entries to be stored.
 type addition struct {
@@ -167,6 +193,9 @@ func NewIntake(rdb redis.UniversalClient, opt IntakeOptions) *Intake {
 	}
 	if opt.AddTimeout <= 0 {
 		opt.AddTimeout = 5 * time.Second
+	}
+	if opt.WaitTimeout <= 0 {
+		opt.WaitTimeout = 250 * time.Millisecond
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -250,40 +279,134 @@ func (in *Intake) write(ctx context.Context) {
 	in.queue[0].lead <- struct{}{}
 }
 
-// store writes the entries of a batch of Adds in one pipeline.
+// store writes the entries of a batch of Adds in one pipeline (one per
+// master on a Redis Cluster when it waits for replicas).
 func (in *Intake) store(ctx context.Context, batch []*addition) error {
 	now := in.opt.Now()
-	err := pipelined(ctx, in.rdb, func(pipe redis.Pipeliner) error {
-		touched := map[int]bool{}
-		for _, a := range batch {
-			for i := range a.entries {
-				e := &a.entries[i]
-				if e.Recv.IsZero() {
-					e.Recv = now
-				}
-				if e.At.IsZero() {
-					e.At = e.Recv
-				}
-				shard := in.ShardOf(e.To)
-				touched[shard] = true
-				if e.Kind == KindGroup || e.Key != "" {
-					pipe.EvalSha(ctx, addOnceScript.Hash(), []string{in.streamKey(shard), in.seenKey(shard, e.ID)},
-						in.opt.DedupeTTL.Milliseconds(), e.marshal())
-					continue
-				}
-				pipe.XAdd(ctx, &redis.XAddArgs{Stream: in.streamKey(shard), Values: []any{"e", e.marshal()}})
+	var entries []*Entry
+	for _, a := range batch {
+		for i := range a.entries {
+			e := &a.entries[i]
+			if e.Recv.IsZero() {
+				e.Recv = now
 			}
+			if e.At.IsZero() {
+				e.At = e.Recv
+			}
+			entries = append(entries, e)
+		}
+	}
+	if in.opt.WaitReplicas <= 0 {
+		return in.storeOn(ctx, in.rdb, entries)
+	}
+	cc, ok := in.rdb.(*redis.ClusterClient)
+	if !ok {
+		return in.storeOn(ctx, in.rdb, entries)
+	}
+	// WAIT counts the writes of its own connection, so each master gets its
+	// entries and its WAIT in one pipeline of its own.
+	type node struct {
+		c       *redis.Client
+		entries []*Entry
+	}
+	var nodes []*node
+	byAddr := map[string]*node{}
+	for _, e := range entries {
+		c, err := cc.MasterForKey(ctx, in.streamKey(in.ShardOf(e.To)))
+		if err != nil {
+			return fmt.Errorf("intake add: find master: %w", err)
+		}
+		n := byAddr[c.Options().Addr]
+		if n == nil {
+			n = &node{c: c}
+			byAddr[c.Options().Addr] = n
+			nodes = append(nodes, n)
+		}
+		n.entries = append(n.entries, e)
+	}
+	for _, n := range nodes {
+		if err := in.storeOn(ctx, n.c, n.entries); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitOn reports whether to wait for replicas of the master at addr.
+func (in *Intake) waitOn(addr string) bool {
+	if in.opt.WaitReplicas <= 0 {
+		return false
+	}
+	in.noWaitMu.Lock()
+	defer in.noWaitMu.Unlock()
+	return !in.opt.Now().Before(in.noWait[addr])
+}
+
+// fellShort stops waiting on the master at addr for skipWaitFor.
+func (in *Intake) fellShort(addr string) {
+	in.noWaitMu.Lock()
+	defer in.noWaitMu.Unlock()
+	if in.noWait == nil {
+		in.noWait = map[string]time.Time{}
+	}
+	in.noWait[addr] = in.opt.Now().Add(skipWaitFor)
+}
+
+// storeOn stores entries in one pipeline on rdb and, when asked, waits in
+// the same pipeline (the same connection) until replicas hold them.
+func (in *Intake) storeOn(ctx context.Context, rdb redis.UniversalClient, entries []*Entry) error {
+	var wait *redis.Cmd
+	addr := ""
+	if c, ok := rdb.(*redis.Client); ok {
+		addr = c.Options().Addr
+	}
+	waiting := in.waitOn(addr)
+	err := pipelined(ctx, rdb, func(pipe redis.Pipeliner) error {
+		touched := map[int]bool{}
+		for _, e := range entries {
+			shard := in.ShardOf(e.To)
+			touched[shard] = true
+			if e.Kind == KindGroup || e.Key != "" {
+				pipe.EvalSha(ctx, addOnceScript.Hash(), []string{in.streamKey(shard), in.seenKey(shard, e.ID)},
+					in.opt.DedupeTTL.Milliseconds(), e.marshal())
+				continue
+			}
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: in.streamKey(shard), Values: []any{"e", e.marshal()}})
 		}
 		for shard := range touched {
 			pipe.PExpire(ctx, in.streamKey(shard), in.opt.Retention)
+		}
+		if waiting {
+			wait = pipe.Do(ctx, "wait", in.opt.WaitReplicas, in.opt.WaitTimeout.Milliseconds())
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("intake add: %w", err)
 	}
+	if wait != nil {
+		if got, err := wait.Int64(); err != nil || got < int64(in.opt.WaitReplicas) {
+			in.shortfall(got)
+			in.fellShort(addr)
+		}
+	}
 	return nil
 }
+
+// shortfall notes events acknowledged before enough replicas held them: the
+// front door stays open, and the operator hears of it once a minute at most.
+func (in *Intake) shortfall(got int64) {
+	n := in.unreplicated.Add(1)
+	now := in.opt.Now().Unix()
+	if last := in.warnedAt.Load(); in.opt.Log != nil && now-last >= 60 && in.warnedAt.CompareAndSwap(last, now) {
+		in.opt.Log.Warn("intake: events stored before enough replicas held them", "replicas", got,
+			"want", in.opt.WaitReplicas, "adds_so_far", n)
+	}
+}
+
+// Unreplicated reports how many adds were acknowledged before WaitReplicas
+// replicas held them.
+func (in *Intake) Unreplicated() int64 { return in.unreplicated.Load() }
 
 // Enqueue adds a synthetic event for a resident (EventCaseClosed from the
 // staff side), processed in that resident's order. key makes it idempotent:

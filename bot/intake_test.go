@@ -3,9 +3,12 @@ package bot
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -59,5 +62,35 @@ func TestConcurrentAddsShareRoundTrips(t *testing.T) {
 	}
 	if n := r.backlog(); n != calls+1 {
 		t.Errorf("%d entries after a repeated synthetic event, want %d", n, calls+1)
+	}
+}
+
+// TestWaitForReplicasNeverClosesTheDoor: asked to wait for a replica that
+// does not exist, an add is still stored and acknowledged after the wait's
+// bound, the shortfall is counted and logged, and the next adds do not wait
+// on that master; not asked, nothing waits.
+func TestWaitForReplicasNeverClosesTheDoor(t *testing.T) {
+	r := newRig(t, rigOptions{shards: 2})
+	var logs syncBuffer
+	in := NewIntake(r.rdb, IntakeOptions{Prefix: r.env.Prefix + "w:", Shards: 2, WaitReplicas: 1,
+		WaitTimeout: 20 * time.Millisecond, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	for i := range 3 {
+		e := Entry{ID: fmt.Sprint("01JWAIT", i), Kind: KindText, Source: "user", To: user(i), Text: "x"}
+		if err := in.Add(context.Background(), e); err != nil {
+			t.Fatalf("add %d: %v", i, err)
+		}
+	}
+	if got := in.Unreplicated(); got != 1 {
+		t.Errorf("%d adds counted as unreplicated, want 1 (the first; then the master is not waited on)", got)
+	}
+	if n := strings.Count(logs.String(), "before enough replicas"); n != 1 {
+		t.Errorf("%d log lines about replicas, want 1 (once a minute at most): %s", n, logs.String())
+	}
+	n, err := r.rdb.XLen(context.Background(), in.streamKey(in.ShardOf(user(0)))).Result()
+	if err != nil || n == 0 {
+		t.Errorf("stream holds %d entries (%v), want the adds stored", n, err)
+	}
+	if got := r.intake.Unreplicated(); got != 0 {
+		t.Errorf("an intake that does not wait counted %d", got)
 	}
 }

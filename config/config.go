@@ -39,6 +39,14 @@ type Config struct {
 	// RedisClusterAddrs are seed nodes of a Redis Cluster (REDIS_CLUSTER_ADDRS,
 	// host:port, comma-separated); the others are found from them.
 	RedisClusterAddrs []string
+	// RedisWaitReplicas is how many replicas must hold a resident's message
+	// before LINE is told it arrived (REDIS_WAIT_REPLICAS, Redis WAIT); 0
+	// does not wait. With replicas, a master killed just after it answered
+	// can lose what they had not received yet, and LINE does not resend it.
+	RedisWaitReplicas int
+	// RedisWaitTimeout bounds that wait (REDIS_WAIT_TIMEOUT); past it the
+	// message is kept on the master alone, and the log says so.
+	RedisWaitTimeout time.Duration
 	// KeyPrefix starts every Redis key (TSUNAGU_KEY_PREFIX), so that several
 	// deployments can share one Redis.
 	KeyPrefix string
@@ -149,6 +157,8 @@ func Defaults() Config {
 		HTTPMaxHeaderBytes: 32 << 10,
 		BodyBudget:         32 << 20,
 
+		RedisWaitTimeout: 250 * time.Millisecond,
+
 		Retention:       30 * 24 * time.Hour,
 		OpenCaseMax:     180 * 24 * time.Hour,
 		EraseSlack:      true,
@@ -230,6 +240,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("REDIS_SENTINEL_MASTER", &c.RedisSentinelMaster)
 	list("REDIS_SENTINEL_ADDRS", &c.RedisSentinelAddrs)
 	list("REDIS_CLUSTER_ADDRS", &c.RedisClusterAddrs)
+	num("REDIS_WAIT_REPLICAS", &c.RedisWaitReplicas, 0)
+	dur("REDIS_WAIT_TIMEOUT", &c.RedisWaitTimeout)
 	str("TSUNAGU_KEY_PREFIX", &c.KeyPrefix)
 	str("ADDR", &c.Addr)
 	str("TSUNAGU_FLOW", &c.FlowPath)

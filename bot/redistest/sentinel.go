@@ -79,6 +79,21 @@ sentinel failover-timeout %s 10000
 		}
 		sc.Close()
 	}
+	// The replica must hold the master's data before a test leans on it: a
+	// replica still syncing is counted by Sentinel but holds nothing yet.
+	rc := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])), MaxRetries: -1})
+	for {
+		info, err := rc.Info(ctx, "replication").Result()
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if ctx.Err() != nil {
+			rc.Close()
+			t.Fatalf("redistest: the replica never synced with its master: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rc.Close()
 	return s
 }
 

@@ -282,7 +282,8 @@ func newService(cfg config.Config, flow *flows.Flow, rdb redis.UniversalClient, 
 	if readTimeout > 0 {
 		block = min(block, readTimeout/2)
 	}
-	intake := bot.NewIntake(rdb, bot.IntakeOptions{Prefix: cfg.KeyPrefix, Shards: cfg.Shards, LeaseTTL: cfg.ClaimAfter, Retention: cfg.Retention})
+	intake := bot.NewIntake(rdb, bot.IntakeOptions{Prefix: cfg.KeyPrefix, Shards: cfg.Shards, LeaseTTL: cfg.ClaimAfter, Retention: cfg.Retention,
+		WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: cfg.RedisWaitTimeout, Log: log})
 	store := bot.NewRedisStore(rdb, bot.RedisStoreOptions{
 		Prefix: cfg.KeyPrefix, Secret: []byte(cfg.LineChannelSecret), Retention: cfg.Retention,
 	})
