@@ -28,20 +28,25 @@ func (st *step) relayText(text string) {
 		st.say(st.f.Text("handoff_done", st.s.Locale))
 		return
 	}
+	safe := "" // the answer to a crisis answer's "are you safe?"
+	if st.s.Crisis != "" {
+		safe = st.f.triage.safeAnswer(st.cur)
+	}
 	switch {
 	case st.f.triage.waiting.any(st.cur):
 		st.answerWaiting()
-	case st.f.triage.human.any(st.cur) && !st.answerQuestion(text):
+	case st.f.triage.human.any(st.cur):
 		// 人と話したい while a person has the case: they already do. A
 		// question in the same words (電話で話したい、何番に？) is answered.
-		st.say(st.f.Text("handoff_done", st.s.Locale))
-	case st.f.triage.human.any(st.cur):
-	case st.s.Crisis != "" && st.f.triage.safeAnswer(st.cur) == "safe":
+		if !st.answerQuestion(text) {
+			st.say(st.f.Text("handoff_done", st.s.Locale))
+		}
+	case safe == "safe":
 		// 大丈夫です after a crisis answer: warmth, an open door, and the
 		// case stays urgent.
 		st.say(st.fill(st.f.Text("after_crisis_ok", st.s.Locale)))
 		st.warm = true
-	case st.s.Crisis != "" && st.f.triage.safeAnswer(st.cur) == "unsure":
+	case safe == "unsure":
 		// わからない or a bare いいえ to "are you safe?" is not calm: the
 		// next step that helps, and the lines that need no voice.
 		st.say(st.fill(st.f.Text("after_crisis_unsure", st.s.Locale)))
