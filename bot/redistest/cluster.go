@@ -88,20 +88,8 @@ func (c *Cluster) start(n *clusterNode) {
 	if err := n.cmd.Start(); err != nil {
 		c.t.Fatalf("redistest: start redis-server: %v", err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: n.addr(), MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("redistest: cluster node %s did not answer: %v", n.addr(), err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := awaitPing(n.addr()); err != nil {
+		c.t.Fatalf("redistest: cluster node %s did not answer: %v", n.addr(), err)
 	}
 }
 
