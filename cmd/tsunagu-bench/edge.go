@@ -20,20 +20,15 @@ import (
 // would. It samples serve's memory while they hold on, and counts those
 // refused at once (503) for want of body budget.
 func stalledUploads(addr string, n int, pid int, hold time.Duration) (refused int, peakRSS int64, err error) {
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
 	chunk := strings.Repeat("x", 64<<10)
-	for range n {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			return 0, 0, fmt.Errorf("dial: %w", err)
-		}
-		conns = append(conns, c)
+	conns, err := dialEach(addr, n, func(c net.Conn) error {
+		// A write serve cuts short is what is measured, not a failure.
 		fmt.Fprintf(c, "POST /webhook/line HTTP/1.1\r\nHost: bench\r\nX-Line-Signature: forged\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", 1<<20, chunk)
+		return nil
+	})
+	defer closeAll(conns)
+	if err != nil {
+		return 0, 0, err
 	}
 	var nref atomic.Int64
 	var wg sync.WaitGroup
@@ -67,25 +62,19 @@ func closedBy(c net.Conn, d time.Duration) bool {
 // idleConnections makes n keep-alive requests and counts the connections
 // serve closes within wait.
 func idleConnections(addr string, n int, wait time.Duration) (closed int, err error) {
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for range n {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			return 0, err
-		}
-		conns = append(conns, c)
+	conns, err := dialEach(addr, n, func(c net.Conn) error {
 		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
 		res, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
+		return nil
+	})
+	defer closeAll(conns)
+	if err != nil {
+		return 0, err
 	}
 	return countClosed(conns, wait), nil
 }
@@ -93,21 +82,40 @@ func idleConnections(addr string, n int, wait time.Duration) (closed int, err er
 // slowBodies starts n uploads that send a few bytes of body and stop, and
 // counts the connections serve cuts within wait.
 func slowBodies(addr string, n int, wait time.Duration) (cut int, err error) {
+	conns, err := dialEach(addr, n, func(c net.Conn) error {
+		fmt.Fprintf(c, "POST /webhook/line HTTP/1.1\r\nHost: bench\r\nX-Line-Signature: s\r\nContent-Length: 4000\r\n\r\n{\"events\":")
+		return nil
+	})
+	defer closeAll(conns)
+	if err != nil {
+		return 0, err
+	}
+	return countClosed(conns, wait), nil
+}
+
+// dialEach opens n connections to addr, calling start on each as it opens.
+// It returns those opened so far with the first error; the caller closes
+// them all (closeAll).
+func dialEach(addr string, n int, start func(net.Conn) error) ([]net.Conn, error) {
 	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
 	for range n {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
-			return 0, err
+			return conns, fmt.Errorf("dial: %w", err)
 		}
 		conns = append(conns, c)
-		fmt.Fprintf(c, "POST /webhook/line HTTP/1.1\r\nHost: bench\r\nX-Line-Signature: s\r\nContent-Length: 4000\r\n\r\n{\"events\":")
+		if err := start(c); err != nil {
+			return conns, err
+		}
 	}
-	return countClosed(conns, wait), nil
+	return conns, nil
+}
+
+// closeAll closes every connection.
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 func countClosed(conns []net.Conn, wait time.Duration) int {
