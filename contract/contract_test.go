@@ -74,14 +74,7 @@ func TestLINEChecker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := l.Check(http.MethodPost, tt.path, lineHeader, []byte(tt.body))
-			switch {
-			case tt.bad == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case tt.bad != "" && err == nil:
-				t.Errorf("passed, want an error about %s", tt.bad)
-			case tt.bad != "" && !strings.Contains(err.Error(), tt.bad):
-				t.Errorf("error %q does not name %s", err, tt.bad)
-			}
+			checkVerdict(t, err, tt.bad)
 		})
 	}
 }
@@ -141,14 +134,7 @@ func TestSlackChecker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := s.Check(tt.method, auth, tt.form)
-			switch {
-			case tt.bad == "" && err != nil:
-				t.Errorf("refused: %v", err)
-			case tt.bad != "" && err == nil:
-				t.Errorf("passed, want an error about %s", tt.bad)
-			case tt.bad != "" && !strings.Contains(err.Error(), tt.bad):
-				t.Errorf("error %q does not name %s", err, tt.bad)
-			}
+			checkVerdict(t, err, tt.bad)
 		})
 	}
 	if err := s.Check("chat.postMessage", http.Header{}, url.Values{"channel": {"C1"}, "text": {"x"}}); err == nil || !strings.Contains(err.Error(), `"token"`) {
@@ -240,5 +226,19 @@ func TestFakesCheckTheirCalls(t *testing.T) {
 	bad.end()
 	if len(bad.errs) != 1 || !strings.Contains(bad.errs[0], "151 characters") {
 		t.Errorf("a seeded Block Kit violation was reported as %q", bad.errs)
+	}
+}
+
+// checkVerdict holds a checker's answer to what a case expects: no error
+// when bad is empty, otherwise an error that names bad.
+func checkVerdict(t *testing.T, err error, bad string) {
+	t.Helper()
+	switch {
+	case bad == "" && err != nil:
+		t.Errorf("refused: %v", err)
+	case bad != "" && err == nil:
+		t.Errorf("passed, want an error about %s", bad)
+	case bad != "" && !strings.Contains(err.Error(), bad):
+		t.Errorf("error %q does not name %s", err, bad)
 	}
 }
